@@ -1,0 +1,21 @@
+"""rightsgate's rule engine: load rule files, compile them once, serve lookups.
+
+    snapshot = load_snapshot("rules")
+    decision = snapshot.decide(snapshot.resolve("AT").code, age=13, gpc=False, as_of=today)
+"""
+
+from .errors import RuleProblem, RuleSetInvalid
+from .jurisdictions import InvalidJurisdiction, Resolution
+from .loader import load_rules
+from .snapshot import Snapshot, build_snapshot, load_snapshot
+
+__all__ = [
+    "InvalidJurisdiction",
+    "Resolution",
+    "RuleProblem",
+    "RuleSetInvalid",
+    "Snapshot",
+    "build_snapshot",
+    "load_rules",
+    "load_snapshot",
+]

@@ -1,0 +1,277 @@
+"""Compile a RuleSet into a durable_rules ruleset and evaluate every input class.
+
+This is the only module that touches durable_rules, and only at load time: under a
+process-wide lock, on a Host whose timer threads never start, with a catch-all rule
+(so nothing is left unhandled), every state deleted after its class, and the C-side
+ruleset freed at the end (see shared/durable-rules-notes.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from dataclasses import dataclass, replace
+from datetime import date
+
+from .classes import UNKNOWN_AGE, Axes, InputClass, axes_for, classes_for, rule_reaches
+from .errors import ProblemList
+from .model import AgeRange, Condition, Effect, Jurisdiction, Location, Rule, RuleSet, freeze
+from .resolve import Fired, resolve_class
+
+_DURABLE_LOCK = threading.Lock()
+_ruleset_names = itertools.count()
+GPC_OPT_OUTS = ("sale_sharing", "targeted_advertising")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One durable_rules rule: a rule (or one age band of its age gate) and its effects."""
+
+    rule: Rule
+    name: str
+    age: AgeRange | None
+    effects: tuple[Effect, ...]
+
+
+# -- built-in rules from policy.yaml ------------------------------------------------
+
+
+def policy_rules(ruleset: RuleSet) -> list[Rule]:
+    """The rules that policy.yaml values imply, located at the line that sets them."""
+    policy = ruleset.policy
+
+    def make(rid: str, key: str, summary: str, when: Condition, effects: list[dict],
+             overrides_all: bool = False) -> Rule:
+        loc = policy.location_of(key)
+        citation = f"Customer policy: {key} = {getattr(policy, key)} (rules/policy.yaml)"
+        built = tuple(
+            Effect(e["kind"], e["id"], freeze(e["fields"]), e.get("modify", False), citation,
+                   "verified", loc)
+            for e in effects
+        )
+        return Rule(rid, "*", summary, when, built, (), citation, "verified", "rules/policy.yaml",
+                    None, "policy", loc, builtin=True, overrides_all_in_slot=overrides_all)
+
+    rules = [
+        make("policy.age_required", "minimum_signup_age",
+             "No age or birthdate was given, so the age gate cannot be decided",
+             Condition(age=AgeRange(unknown_only=True)),
+             [{"kind": "age_gate", "id": "age_gate",
+               "fields": {"status": "age_required", "digital_consent_age": None,
+                          "parental_consent_required": None, "basis": "policy"}}]),
+        make("policy.minimum_signup_age", "minimum_signup_age",
+             f"Signup is refused below age {policy.minimum_signup_age}",
+             Condition(age=AgeRange(below=policy.minimum_signup_age)),
+             [{"kind": "age_gate", "id": "age_gate", "fields": {"status": "blocked", "basis": "policy"}}],
+             overrides_all=True),
+    ]
+    if policy.honour_gpc_outside_california:
+        rules.append(make(
+            "policy.gpc", "honour_gpc_outside_california",
+            "A Global Privacy Control signal is honoured as an opt-out outside California too",
+            Condition(gpc=True, frameworks_absent=("ccpa",)),
+            [*({"kind": "opt_out", "id": oid, "modify": True,
+                "fields": {"default": "off", "gpc_applied": True}} for oid in GPC_OPT_OUTS),
+             {"kind": "notice", "id": "gpc_status", "fields": {}}]))
+    return rules
+
+
+# -- variants: one durable rule per age-gate band -----------------------------------
+
+
+def _intersect(a: AgeRange | None, low: int | None, high: int | None) -> AgeRange | None:
+    """Intersect a rule's age range with [low, high); None when empty."""
+    lows = [x for x in (a.at_least if a else None, low) if x is not None]
+    highs = [x for x in (a.below if a else None, high) if x is not None]
+    at_least = max(lows) if lows else None
+    below = min(highs) if highs else None
+    if at_least is not None and below is not None and at_least >= below:
+        return None
+    return AgeRange(at_least, below)
+
+
+def _gate(effect: Effect, status: str, consent_age: int | None, basis: str,
+          policy_age: int | None) -> Effect:
+    fields = {
+        "status": status,
+        "digital_consent_age": effect.fields.get("digital_consent_age"),
+        "parental_consent_required": status == "parental_consent_required",
+        "basis": basis,
+    }
+    if policy_age is not None:
+        fields["policy_consent_age"] = policy_age
+    if status == "parental_consent_required":
+        fields["consent_by"] = effect.fields.get("consent_by", "parent")
+        fields["consent_age"] = consent_age
+    return replace(effect, fields=freeze(fields))
+
+
+def variants_of(rule: Rule, ruleset: RuleSet) -> list[Variant]:
+    """Split a rule into the durable rules that implement it."""
+    plain = tuple(e for e in rule.effects if e.kind != "age_gate")
+    variants = []
+    if plain:
+        variants.append(Variant(rule, "main", rule.when.age, plain))
+    for effect in (e for e in rule.effects if e.kind == "age_gate"):
+        if rule.builtin:
+            variants.append(Variant(rule, "gate", rule.when.age, (effect,)))
+            continue
+        status = effect.fields.get("status")
+        age = effect.fields.get("digital_consent_age")
+        basis = rule.basis
+        policy_age = None
+        if age is None:
+            policy_age = ruleset.policy.consent_age_where_law_is_silent
+            basis = "policy"
+        threshold = age if age is not None else policy_age
+        if status:
+            gate = _gate(effect, status, threshold, basis, policy_age)
+            variants.append(Variant(rule, status, rule.when.age, (gate,)))
+            continue
+        below = _intersect(rule.when.age, None, threshold)
+        if below is not None:
+            gate = _gate(effect, "parental_consent_required", threshold, basis, policy_age)
+            variants.append(Variant(rule, "below", below, (gate,)))
+        above = _intersect(rule.when.age, threshold, None)
+        if above is not None:
+            variants.append(Variant(rule, "from", above,
+                                    (_gate(effect, "allowed", threshold, basis, policy_age),)))
+    return variants
+
+
+# -- conditions in durable_rules' JSON ----------------------------------------------
+
+
+def _flag(prefix: str, code: str) -> str:
+    return f"{prefix}_{code.replace('-', '_')}"
+
+
+def _age_condition(age: AgeRange) -> dict:
+    if age.unknown_only:
+        return {"$nex": {"age": 1}}
+    known = [{"$ex": {"age": 1}}]
+    if age.at_least is not None:
+        known.append({"$gte": {"age": age.at_least}})
+    if age.below is not None:
+        known.append({"$lt": {"age": age.below}})
+    if age.include_unknown:
+        return {"$or": [{"$nex": {"age": 1}}, {"$and": known}]}
+    return {"$and": known}
+
+
+def _day_number(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def durable_condition(variant: Variant) -> list[dict]:
+    """The AND-list of durable_rules tests for one variant."""
+    when = variant.rule.when
+    # `$nex $s` stops the engine's own state fact from matching (it would loop).
+    tests: list[dict] = [{"$nex": {"$s": 1}}, {"kind": "class"}]
+    if variant.rule.framework != "*":
+        tests.append({"$ex": {_flag("fw", variant.rule.framework): 1}})
+    for fw in when.frameworks_absent:
+        tests.append({"$nex": {_flag("fw", fw): 1}})
+    if when.jurisdictions:
+        places = [{"$ex": {_flag("in", code): 1}} for code in when.jurisdictions]
+        tests.append(places[0] if len(places) == 1 else {"$or": places})
+    if variant.age is not None:
+        tests.append(_age_condition(variant.age))
+    if when.gpc is not None:
+        tests.append({"gpc": 1 if when.gpc else 0})
+    if when.effective_from:
+        tests.append({"$gte": {"day": _day_number(when.effective_from)}})
+    if when.effective_until:
+        tests.append({"$lte": {"day": _day_number(when.effective_until)}})
+    return tests
+
+
+def fact_for(jurisdiction: Jurisdiction, cls: InputClass, sid: str) -> dict:
+    fact: dict = {"sid": sid, "kind": "class", "gpc": 1 if cls.gpc else 0,
+                  "day": _day_number(cls.day)}
+    if cls.age is not None:
+        fact["age"] = cls.age
+    for fw in jurisdiction.frameworks:
+        fact[_flag("fw", fw)] = 1
+    for code in jurisdiction.path:
+        fact[_flag("in", code)] = 1
+    return fact
+
+
+# -- evaluation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JurisdictionTable:
+    """One jurisdiction's axes and the decision of each of its classes."""
+
+    jurisdiction: Jurisdiction
+    axes: Axes
+    decisions: dict  # (band, gpc, interval) -> Decision
+
+
+def _new_host():  # noqa: ANN202 - durable types are untyped
+    from durable import engine
+
+    class QuietHost(engine.Host):
+        """A Host whose timer threads never start (they race with callers)."""
+
+        def _run(self) -> None:
+            return None
+
+    return QuietHost()
+
+
+def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, JurisdictionTable]:
+    """Evaluate every input class of every jurisdiction through durable_rules."""
+    import durable_rules_engine
+
+    rules = [*policy_rules(ruleset), *ruleset.rules]
+    variants = [v for rule in rules for v in variants_of(rule, ruleset)]
+    fired: list[int] = []
+
+    def action(index: int):  # noqa: ANN202
+        def run(_context) -> None:  # noqa: ANN001
+            fired.append(index)
+        return run
+
+    definition = {f"v{index}": {"all": [{"m": {"$and": durable_condition(v)}}], "run": action(index)}
+                  for index, v in enumerate(variants)}
+    # A catch-all rule: asserting a fact nothing handles raises, and deleting its
+    # state afterwards can segfault the C core.
+    definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
+                               "run": lambda _c: None}
+    name = f"rightsgate_{next(_ruleset_names)}"
+    tables: dict[str, JurisdictionTable] = {}
+    with _DURABLE_LOCK:
+        host = _new_host()
+        host.set_rulesets({name: copy.copy(definition)})
+        handle = host.get_ruleset(name)._handle
+        try:
+            for jurisdiction in ruleset.jurisdictions.values():
+                reach = [r for r in rules if rule_reaches(r, jurisdiction)]
+                extra = {ruleset.policy.minimum_signup_age}
+                if any(e.kind == "age_gate" and e.fields.get("digital_consent_age", 0) is None
+                       for r in reach for e in r.effects):
+                    extra.add(ruleset.policy.consent_age_where_law_is_silent)
+                axes = axes_for(reach, extra)
+                decisions = {}
+                for cls in classes_for(jurisdiction.code, axes):
+                    fired.clear()
+                    sid = f"{jurisdiction.code}/{cls.band}/{int(cls.gpc)}/{cls.interval}"
+                    state = host.assert_fact(name, fact_for(jurisdiction, cls, sid))
+                    if isinstance(state, dict) and state.get("exception"):
+                        raise RuntimeError(f"durable_rules action failed: {state['exception']}")
+                    host.delete_state(name, sid)
+                    hits = [Fired(variants[i].rule, variants[i].age, variants[i].effects, variants[i].name)
+                            for i in sorted(set(fired))]
+                    decisions[(cls.band, cls.gpc, cls.interval)] = resolve_class(
+                        ruleset, jurisdiction, axes, cls, hits, problems)
+                tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions)
+        finally:
+            durable_rules_engine.delete_ruleset(handle)
+    return tables
+
+
+__all__ = ["compile_and_evaluate", "policy_rules", "variants_of", "UNKNOWN_AGE"]

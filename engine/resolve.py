@@ -1,0 +1,243 @@
+"""Combine the effects that fired for one input class into a Decision.
+
+Per effect (the age gate, or a right / opt-out / notice id):
+1. a rule named in another present rule's `overrides:` steps back, and is merged
+   underneath the one that overrides it (so `modify`-style overrides keep the rest);
+2. of the rest, the most specific place wins (a rule for AT beats one for the EEA);
+3. rules left at the same level must agree, or the rule set contradicts itself;
+4. `modify: true` effects (GPC, say) are applied last, over the winner.
+Contradictions and gaps (a known age with no age-gate outcome) are reported as
+problems located at the rules involved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from .classes import Axes, InputClass
+from .decision import Decision, Step
+from .errors import ProblemList
+from .model import AgeRange, Effect, Jurisdiction, Rule, RuleSet, freeze, thaw
+
+# Fields that describe provenance, not meaning: rules that differ only in these agree.
+PROVENANCE = ("citation", "notes")
+
+
+@dataclass(frozen=True)
+class Fired:
+    rule: Rule
+    age: AgeRange | None
+    effects: tuple[Effect, ...]
+    variant: str
+
+
+@dataclass
+class _Hit:
+    rule: Rule
+    effect: Effect
+    age: AgeRange | None
+    specificity: int
+
+
+def specificity(rule: Rule, jurisdiction: Jurisdiction) -> int:
+    """How precisely `rule` names `jurisdiction`: 0 = not at all, deeper = more."""
+    depths = [jurisdiction.path.index(code) + 1 for code in rule.when.jurisdictions
+              if code in jurisdiction.path]
+    return max(depths, default=0)
+
+
+def _meaning(effect: Effect) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in effect.fields.items() if k not in PROVENANCE))
+
+
+def _describe_class(jurisdiction: Jurisdiction, axes: Axes, cls: InputClass) -> str:
+    low, high = axes.band_range(cls.band)
+    ages = "age not given" if low is None else f"ages {low}-{high - 1}"
+    start, end = axes.interval_range(cls.interval)
+    when = ""
+    if start or end:
+        when = f", from {start or 'the beginning'} to {end or 'open end'}"
+    return f"{jurisdiction.code}, {ages}, GPC {'on' if cls.gpc else 'off'}{when}"
+
+
+def _overridden_by(winner: _Hit, bases: list[_Hit]) -> list[_Hit]:
+    """The hits `winner` overrides, directly or through others, deepest first."""
+    chain: list[_Hit] = []
+    frontier = [winner]
+    seen = {winner.rule.id}
+    while frontier:
+        current = frontier.pop()
+        for hit in bases:
+            if hit.rule.id in seen:
+                continue
+            if hit.rule.id in current.rule.overrides or current.rule.overrides_all_in_slot:
+                seen.add(hit.rule.id)
+                chain.append(hit)
+                frontier.append(hit)
+    # Merge from the bottom up: a rule is merged after every rule it overrides.
+    ids = {h.rule.id for h in chain}
+
+    def rank(hit: _Hit, seen: frozenset = frozenset()) -> int:
+        below = [h for h in chain if h.rule.id in hit.rule.overrides and h.rule.id not in seen]
+        return 1 + max((rank(h, seen | {hit.rule.id}) for h in below), default=0) if ids else 0
+
+    return sorted(chain, key=lambda h: (rank(h), h.specificity))
+
+
+def _step(hit: _Hit) -> Step:
+    age = hit.age
+    return Step(hit.rule.id, age.at_least if age else None, age.below if age else None,
+                bool(age and age.include_unknown), hit.effect.modify)
+
+
+def _conflict(problems: ProblemList, slot: tuple[str, str], hits: list[_Hit], where: str,
+              what: str) -> None:
+    first, second = hits[0], hits[1]
+    others = ", ".join(f"{h.rule.id} ({h.rule.location})" for h in hits[1:])
+    problems.add(
+        first.rule.location.file, first.rule.location.line,
+        f"rules contradict each other on {slot[0].replace('_', ' ')} '{slot[1]}' for {where}: "
+        f"{first.rule.id} {what} {others}",
+        f"make one rule more specific (when: jurisdiction) or add `overrides: [{second.rule.id}]` "
+        f"to the rule that should win",
+        code="contradiction",
+    )
+
+
+def _resolve_slot(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList,
+                  where: str) -> tuple[dict, tuple[Step, ...]] | None:
+    bases = [h for h in hits if not h.effect.modify]
+    modifiers = [h for h in hits if h.effect.modify]
+    if not bases:
+        return None
+    present = {h.rule.id for h in bases}
+    overridden: set[str] = set()
+    for hit in bases:
+        overridden.update(t for t in hit.rule.overrides if t in present)
+        if hit.rule.overrides_all_in_slot:
+            overridden.update(present - {hit.rule.id})
+    top = [h for h in bases if h.rule.id not in overridden] or bases
+    best = max(h.specificity for h in top)
+    top = [h for h in top if h.specificity == best]
+    if len({_meaning(h.effect) for h in top}) > 1:
+        _conflict(problems, slot, top, where, "says something other than")
+    winner = top[0]
+    chain = [*_overridden_by(winner, bases), winner]
+    merged: dict = {}
+    for hit in chain:
+        merged.update(thaw(hit.effect.fields))
+    steps = [_step(h) for h in chain] + [_step(h) for h in top[1:]]
+    last = winner
+    modifiers.sort(key=lambda h: h.specificity)
+    applied: dict[str, tuple] = {}
+    for hit in modifiers:
+        for key, value in hit.effect.fields.items():
+            if key in PROVENANCE:
+                continue
+            earlier = applied.get(key)
+            if earlier and earlier[0] == hit.specificity and earlier[1] != value:
+                _conflict(problems, slot, [earlier[2], hit], where, f"sets {key} differently from")
+            applied[key] = (hit.specificity, value, hit)
+            merged[key] = value
+        steps.append(_step(hit))
+        last = hit
+    merged["rule"] = last.rule.id
+    merged["citation"] = last.effect.citation
+    merged["legal_status"] = last.effect.legal_status
+    merged["basis"] = merged.get("basis", last.rule.basis) if slot[0] == "age_gate" else last.rule.basis
+    return merged, tuple(steps)
+
+
+def resolve_class(
+    ruleset: RuleSet,
+    jurisdiction: Jurisdiction,
+    axes: Axes,
+    cls: InputClass,
+    fired: list[Fired],
+    problems: ProblemList,
+) -> Decision:
+    """Turn the variants that fired for `cls` into its Decision."""
+    where = _describe_class(jurisdiction, axes, cls)
+    by_slot: dict[tuple[str, str], list[_Hit]] = {}
+    seen: set[tuple[str, str, str]] = set()
+    for hit in fired:
+        spec = specificity(hit.rule, jurisdiction)
+        for effect in hit.effects:
+            key = (hit.rule.id, effect.kind, effect.id)
+            if key in seen:  # a rule with `$or` fires once per true branch
+                continue
+            seen.add(key)
+            by_slot.setdefault(effect.slot, []).append(_Hit(hit.rule, effect, hit.age, spec))
+
+    resolved: dict[tuple[str, str], dict] = {}
+    steps: dict[tuple[str, str], tuple[Step, ...]] = {}
+    for slot, hits in by_slot.items():
+        outcome = _resolve_slot(slot, hits, problems, where)
+        if outcome is not None:
+            resolved[slot], steps[slot] = outcome
+
+    gate = resolved.get(("age_gate", "age_gate"))
+    law_gate = [h for h in by_slot.get(("age_gate", "age_gate"), []) if not h.rule.builtin]
+    if cls.age is not None and not law_gate:
+        problems.add(
+            jurisdiction.location.file, jurisdiction.location.line,
+            f"gap: no age-gate outcome for {where}",
+            f"add a rule with `then: age_gate:` to a framework of {jurisdiction.code} "
+            f"({', '.join(jurisdiction.frameworks)})",
+            code="gap",
+        )
+    if gate is None:
+        gate = {"status": "age_required", "digital_consent_age": None,
+                "parental_consent_required": None, "basis": "policy", "rule": None,
+                "citation": "", "legal_status": "verified"}
+    gate.setdefault("digital_consent_age", None)
+    gate.setdefault("parental_consent_required", None)
+    gate["minimum_age"] = ruleset.policy.minimum_signup_age
+    if gate.get("status") != "parental_consent_required":
+        gate.pop("consent_by", None)
+        gate.pop("consent_age", None)
+
+    if gate.get("status") == "parental_consent_required":
+        # The notice follows the final age gate, not whichever rule's band fired.
+        resolved[("notice", "parental_consent")] = {
+            "rule": gate["rule"], "citation": gate["citation"],
+            "legal_status": gate["legal_status"], "basis": gate["basis"]}
+        steps[("notice", "parental_consent")] = steps[("age_gate", "age_gate")]
+
+    order = {kind: [i for (k, i) in ruleset.catalog if k == kind]
+             for kind in ("right", "opt_out", "notice")}
+
+    def items(kind: str) -> tuple[Mapping, ...]:
+        chosen = [(order[kind].index(i) if i in order[kind] else 999, i, fields)
+                  for (k, i), fields in resolved.items() if k == kind]
+        out = []
+        for _, item_id, fields in sorted(chosen):
+            entry = {"id": item_id, **fields}
+            if kind == "right" and item_id == "complain":
+                entry["authority"] = thaw(jurisdiction.authority) if jurisdiction.authority else None
+            if kind == "opt_out":
+                entry.setdefault("gpc_applied", False)
+                if entry.get("mechanism") != "opt_in":
+                    entry.pop("consent_by", None)
+                elif "consent_by" not in entry:
+                    entry["consent_by"] = "person"
+            out.append(freeze(entry))
+        return tuple(out)
+
+    low, high = axes.band_range(cls.band)
+    start, end = axes.interval_range(cls.interval)
+    return Decision(
+        jurisdiction=jurisdiction.code,
+        frameworks=jurisdiction.frameworks,
+        path=jurisdiction.path,
+        age_range=(low, high),
+        gpc=cls.gpc,
+        valid_from=start,
+        valid_until=end,
+        age_gate=freeze(gate),
+        rights=items("right"),
+        opt_outs=items("opt_out"),
+        notices=items("notice"),
+        steps=freeze(steps),
+    )

@@ -1,0 +1,159 @@
+"""Checks that look across rule files: ids, codes, references, texts, policy.
+
+Contradictions and gaps need every input class evaluated, so they are found by the
+compiler (`compiler.py`) with the same kind of located, plain-words problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from .errors import ProblemList
+from .model import RuleSet
+from .suggest import did_you_mean
+
+PLACEHOLDER_RE = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+
+
+def placeholders_in(text: str) -> set[str]:
+    """Return the {names} used in a catalogue text."""
+    return set(PLACEHOLDER_RE.findall(text))
+
+
+def _check_catalog(ruleset: RuleSet, problems: ProblemList) -> None:
+    for entry in ruleset.catalog.values():
+        used = placeholders_in(entry.title) | placeholders_in(entry.text)
+        declared = set(entry.placeholders)
+        for name in sorted(used - declared):
+            problems.add(entry.location.file, entry.location.line,
+                         f"{entry.kind} '{entry.id}': placeholder {{{name}}} is not declared",
+                         f"add it to `placeholders: [{', '.join(sorted(used))}]`", code="text")
+        for name in sorted(declared - used):
+            problems.add(entry.location.file, entry.location.line,
+                         f"{entry.kind} '{entry.id}': placeholder '{name}' is declared but not used",
+                         "remove it from `placeholders`", code="text")
+    for status in ("allowed", "parental_consent_required", "blocked", "age_required"):
+        if ("age_gate", status) not in ruleset.catalog:
+            problems.add("catalog.yaml", None, f"age_gate '{status}' has no English text",
+                         "add a title and text under age_gate:", code="text")
+
+
+def _check_jurisdictions(ruleset: RuleSet, problems: ProblemList) -> None:
+    for jur in ruleset.jurisdictions.values():
+        for fw in jur.frameworks:
+            if fw not in ruleset.frameworks:
+                problems.add(jur.location.file, jur.location.line,
+                             f"{jur.code}: unknown framework '{fw}'",
+                             did_you_mean(fw, ruleset.frameworks), code="unknown_id")
+    for fw in ruleset.frameworks.values():
+        if ("framework", fw.id) not in ruleset.catalog:
+            problems.add(fw.location.file, fw.location.line,
+                         f"framework '{fw.id}' has no English title in catalog.yaml",
+                         f"add `{fw.id}: {{title: ...}}` under frameworks:", code="text")
+
+
+def _check_rules(ruleset: RuleSet, problems: ProblemList) -> None:
+    counts = Counter(rule.id for rule in ruleset.rules)
+    first_seen: dict[str, str] = {}
+    rule_ids = set(counts)
+    for rule in ruleset.rules:
+        loc = rule.location
+        if counts[rule.id] > 1:
+            if rule.id in first_seen:
+                problems.add(loc.file, loc.line,
+                             f"duplicate rule id '{rule.id}' (also at {first_seen[rule.id]})",
+                             "give each rule its own id", code="duplicate")
+            else:
+                first_seen[rule.id] = str(loc)
+        for code in rule.when.jurisdictions:
+            jur = ruleset.jurisdictions.get(code)
+            if jur is None:
+                problems.add(loc.file, loc.line, f"rule {rule.id}: unknown jurisdiction '{code}'",
+                             did_you_mean(code, ruleset.jurisdictions), code="unknown_code")
+                continue
+            reach = [j for j in ruleset.jurisdictions.values()
+                     if code in j.path and rule.framework in j.frameworks]
+            if not reach:
+                problems.add(loc.file, loc.line,
+                             f"rule {rule.id}: framework '{rule.framework}' does not apply in {code}, "
+                             "so this rule can never fire",
+                             f"add '{rule.framework}' to {code}'s frameworks or move the rule",
+                             code="unreachable")
+        for target in rule.overrides:
+            if target not in rule_ids:
+                problems.add(loc.file, loc.line, f"rule {rule.id}: overrides unknown rule '{target}'",
+                             did_you_mean(target, rule_ids), code="unknown_id")
+            elif target == rule.id:
+                problems.add(loc.file, loc.line, f"rule {rule.id} overrides itself", code="invalid")
+        _check_effects(ruleset, rule, problems)
+
+
+
+def _check_effects(ruleset: RuleSet, rule, problems: ProblemList) -> None:  # noqa: ANN001
+    for effect in rule.effects:
+        loc = effect.location
+        if effect.kind == "age_gate":
+            gate = effect.fields
+            if gate.get("status") and rule.when.age is None:
+                problems.add(loc.file, loc.line,
+                             f"rule {rule.id}: an age_gate with a fixed status needs `when: age:`",
+                             "or give only digital_consent_age and let the engine split the ages",
+                             code="invalid")
+            if rule.when.age is not None and rule.when.age.include_unknown:
+                problems.add(loc.file, loc.line,
+                             f"rule {rule.id}: an age_gate rule cannot include unknown ages",
+                             "remove include_unknown_age", code="invalid")
+            if rule.when.gpc is not None:
+                problems.add(loc.file, loc.line,
+                             f"rule {rule.id}: the age gate may not depend on GPC",
+                             "remove `gpc` from when:", code="invalid")
+            continue
+        if (effect.kind, effect.id) not in ruleset.catalog:
+            choices = [i for (k, i) in ruleset.catalog if k == effect.kind]
+            problems.add(loc.file, loc.line,
+                         f"rule {rule.id}: unknown {effect.kind.replace('_', '-')} id '{effect.id}'",
+                         did_you_mean(effect.id, choices) or "add it to catalog.yaml first",
+                         code="unknown_id")
+        if effect.kind == "opt_out" and not effect.modify:
+            for needed in ("mechanism", "default"):
+                if needed not in effect.fields:
+                    problems.add(loc.file, loc.line,
+                                 f"rule {rule.id}: opt-out '{effect.id}' needs `{needed}`",
+                                 "or mark it `modify: true` to change an opt-out another rule sets",
+                                 code="schema")
+        if effect.kind == "right" and effect.id == "complain" and "response" in effect.fields:
+            problems.add(loc.file, loc.line,
+                         f"rule {rule.id}: 'complain' goes to an authority and has no response deadline",
+                         "move it to a rule of its own", code="invalid")
+        if not effect.citation.strip():
+            problems.add(loc.file, loc.line, f"rule {rule.id}: '{effect.id}' has no citation",
+                         code="citation")
+
+
+def _check_policy(ruleset: RuleSet, problems: ProblemList) -> None:
+    policy = ruleset.policy
+    statutory = [
+        (effect.fields["digital_consent_age"], rule)
+        for rule in ruleset.rules
+        for effect in rule.effects
+        if effect.kind == "age_gate" and effect.fields.get("digital_consent_age") is not None
+        and rule.basis == "law"
+    ]
+    if statutory:
+        strictest, rule = max(statutory, key=lambda pair: pair[0])
+        if policy.consent_age_where_law_is_silent < strictest:
+            loc = policy.location_of("consent_age_where_law_is_silent")
+            problems.add(loc.file, loc.line,
+                         f"consent_age_where_law_is_silent is {policy.consent_age_where_law_is_silent}, "
+                         f"below the strictest statutory age {strictest} ({rule.id}); an unknown "
+                         "place would then admit younger children than a known one",
+                         f"use {strictest} or more", code="policy")
+
+
+def cross_check(ruleset: RuleSet, problems: ProblemList) -> None:
+    """Add every cross-file problem of `ruleset` to `problems`."""
+    _check_catalog(ruleset, problems)
+    _check_jurisdictions(ruleset, problems)
+    _check_rules(ruleset, problems)
+    _check_policy(ruleset, problems)
