@@ -1,0 +1,161 @@
+"""Languages: which locales are shipped, which one to serve, and the words in it.
+
+The `.po` files under ``locales/`` are committed; they are compiled in memory when
+the service starts, so a fresh machine needs no compile step. Babel negotiates the
+locale (`fr-CA` -> `fr` -> `en`) and CLDR supplies country and language names,
+plural rules, list patterns and date formats.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import yaml
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.lists import format_list
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from babel.units import format_unit
+
+from . import phrases
+
+SOURCE_LOCALE = "en"
+DEFAULT_LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+
+def to_tag(locale: Locale) -> str:
+    """Babel's `fr_CA` as the BCP 47 tag `fr-CA`."""
+    return str(locale).replace("_", "-")
+
+
+@dataclass
+class ShippedLocale:
+    tag: str
+    locale: Locale
+    translations: Translations | None
+    translated: frozenset = field(default_factory=frozenset)  # (context, msgid) pairs
+    completeness: float = 100.0
+    review_status: str = "source"
+
+    @property
+    def native_name(self) -> str:
+        return self.locale.get_display_name(self.locale) or self.tag
+
+
+def _template_ids(pot: Path) -> set[tuple[str | None, str]]:
+    if not pot.is_file():
+        return set()
+    with pot.open("rb") as handle:
+        catalog = read_po(handle)
+    return {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in catalog if m.id}
+
+
+class Localiser:
+    """Shipped locales, negotiation, and translation of rule texts and phrases."""
+
+    def __init__(self, locales_dir: Path | str = DEFAULT_LOCALES_DIR) -> None:
+        self.dir = Path(locales_dir)
+        template = _template_ids(self.dir / "messages.pot")
+        status_file = self.dir / "review-status.yaml"
+        statuses = {}
+        if status_file.is_file():
+            statuses = yaml.safe_load(status_file.read_text(encoding="utf-8")) or {}
+        self.locales: dict[str, ShippedLocale] = {
+            SOURCE_LOCALE: ShippedLocale(SOURCE_LOCALE, Locale.parse(SOURCE_LOCALE), None,
+                                         review_status=statuses.get(SOURCE_LOCALE, "source"))
+        }
+        for po in sorted(self.dir.glob("*/LC_MESSAGES/messages.po")):
+            name = po.parent.parent.name
+            try:
+                locale = Locale.parse(name)
+            except (ValueError, UnknownLocaleError):
+                continue
+            with po.open("rb") as handle:
+                catalog = read_po(handle, locale=locale)
+            done = frozenset(
+                (m.context, m.id if isinstance(m.id, str) else m.id[0])
+                for m in catalog
+                if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else m.string)
+            )
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog, use_fuzzy=False)
+            buffer.seek(0)
+            tag = to_tag(locale)
+            total = len(template) or 1
+            completeness = 100.0 * len(done & template) / total if template else 0.0
+            self.locales[tag] = ShippedLocale(
+                tag, locale, Translations(fp=buffer), done, round(completeness, 1),
+                statuses.get(tag, "draft: not yet reviewed by counsel"))
+        self._available = [str(loc.locale) for loc in self.locales.values()]
+
+    # -- negotiation --------------------------------------------------------------
+
+    def negotiate(self, preferences: list[str]) -> str:
+        """Pick the shipped locale for `preferences` (best first); English if none fits."""
+        cleaned = [p.replace("_", "-") for p in preferences if p and p != "*"]
+        chosen = Locale.negotiate(cleaned, self._available, sep="-") if cleaned else None
+        if chosen is None:
+            # Babel matches `fr-CA` to `fr` only when aliases say so; try each language alone.
+            for pref in cleaned:
+                lang = pref.split("-")[0].lower()
+                if lang in self._available:
+                    chosen = lang
+                    break
+        return to_tag(Locale.parse(chosen)) if chosen else SOURCE_LOCALE
+
+    def is_supported(self, tag: str) -> bool:
+        return tag in self.locales
+
+    # -- words ----------------------------------------------------------------------
+
+    def text(self, tag: str, context: str, english: str) -> tuple[str, bool]:
+        """Translate one message; the flag says it fell back to English."""
+        shipped = self.locales[tag]
+        if shipped.translations is None:
+            return english, False
+        if (context, english) in shipped.translated:
+            return shipped.translations.pgettext(context, english), False
+        return english, True
+
+    def plural(self, tag: str, message: tuple[str, str, str], count: int) -> str:
+        context, singular, plural = message
+        shipped = self.locales[tag]
+        if shipped.translations is None or (context, singular) not in shipped.translated:
+            return (singular if count == 1 else plural).format(count=count)
+        return shipped.translations.npgettext(context, singular, plural, count).format(count=count)
+
+    def phrase(self, tag: str, message: tuple[str, str], **values: object) -> str:
+        text, _ = self.text(tag, message[0], message[1])
+        return text.format(**values)
+
+    def duration(self, tag: str, iso: str, business_days: bool = False) -> str:
+        """'P1M' -> '1 month', 'P45D' -> '45 days', in the served language."""
+        units = {"Y": "duration-year", "M": "duration-month", "W": "duration-week",
+                 "D": "duration-day"}
+        amount, unit = int(iso[1:-1]), iso[-1]
+        if unit == "D" and business_days:
+            return self.plural(tag, phrases.BUSINESS_DAYS, amount)
+        return format_unit(amount, units[unit], length="long", locale=self.locales[tag].locale)
+
+    def territory(self, tag: str, code: str, english: str) -> tuple[str, bool]:
+        """CLDR's name for a country; subdivisions and regions come from the catalogue."""
+        if len(code) == 2:
+            name = self.locales[tag].locale.territories.get(code)
+            if name:
+                return name, False
+        return self.text(tag, f"jurisdiction.{code}", english)
+
+    def date(self, tag: str, value: date) -> str:
+        return format_date(value, format="long", locale=self.locales[tag].locale)
+
+    def join(self, tag: str, items: list[str]) -> str:
+        return format_list(items, locale=self.locales[tag].locale) if items else ""
+
+    def language_name(self, tag: str, in_tag: str) -> str:
+        locale = self.locales[tag].locale
+        return locale.get_display_name(self.locales[in_tag].locale) or tag

@@ -1,0 +1,151 @@
+"""Turn a Decision into the response a frontend shows, in one language.
+
+The output follows the API contract in shared/design.md. Every item whose words are
+not available in the served language says so (`fallback_locale`), and the list of
+such items is in `fallbacks`, so languages are never silently mixed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+
+from . import phrases
+from .decision import Decision
+from .jurisdictions import Resolution
+from .localise import SOURCE_LOCALE, Localiser
+from .model import thaw
+from .snapshot import Snapshot
+
+PUBLIC_GATE = ("status", "digital_consent_age", "parental_consent_required", "minimum_age",
+               "basis", "consent_by", "policy_consent_age", "rule", "citation", "legal_status")
+PUBLIC_ITEM = {
+    "right": ("id", "citation", "rule", "legal_status", "basis", "absolute"),
+    "opt_out": ("id", "mechanism", "default", "gpc_applied", "consent_by", "exemptions",
+                "citation", "rule", "legal_status", "basis"),
+    "notice": ("id", "citation", "rule", "legal_status", "basis"),
+}
+
+
+class _Words:
+    """Translate while remembering which items fell back to English."""
+
+    def __init__(self, localiser: Localiser, tag: str, catalog: Mapping) -> None:
+        self.localiser = localiser
+        self.tag = tag
+        self.catalog = catalog
+        self.fallbacks: list[str] = []
+
+    def item(self, kind: str, item_id: str, values: Mapping[str, Any]) -> tuple[str, str, bool]:
+        entry = self.catalog[(kind, item_id)]
+        title, fb1 = self.localiser.text(self.tag, f"{kind}.{item_id}.title", entry.title)
+        text, fb2 = self.localiser.text(self.tag, f"{kind}.{item_id}.text", entry.text)
+        if entry.placeholders:
+            title = title.format_map(values)
+            text = text.format_map(values)
+        fell_back = fb1 or fb2
+        if fell_back:
+            self.fallbacks.append(f"{kind}.{item_id}")
+        return title, text, fell_back
+
+
+def _response(words: _Words, response: Mapping) -> dict:
+    out = {k: v for k, v in response.items() if k not in ("citation", "notes")}
+    tag = words.localiser
+    parts = []
+    if response.get("deadline"):
+        deadline = tag.duration(words.tag, response["deadline"], bool(response.get("business_days")))
+        parts.append(deadline)
+        if response.get("extension"):
+            extension = tag.duration(words.tag, response["extension"],
+                                     bool(response.get("business_days")))
+            parts = [tag.phrase(words.tag, phrases.EXTENDABLE, deadline=deadline, extension=extension)]
+    if response.get("acknowledge"):
+        period = tag.duration(words.tag, response["acknowledge"],
+                              bool(response.get("acknowledge_business_days")))
+        parts.append(tag.phrase(words.tag, phrases.ACKNOWLEDGE, period=period))
+    out["text"] = "; ".join(parts)
+    return out
+
+
+def _authority(words: _Words, code: str, authority: Mapping | None) -> dict | None:
+    if authority is None:
+        return None
+    out = {"name": authority["name"], "url": authority["url"],
+           "legal_status": authority.get("status")}
+    if code == "EEA":
+        out["name"], fell_back = words.localiser.text(words.tag, "authority.EEA", authority["name"])
+    if authority.get("co_enforcer"):
+        out["co_enforcer"] = dict(authority["co_enforcer"])
+    return out
+
+
+def render_decision(
+    snapshot: Snapshot,
+    localiser: Localiser,
+    decision: Decision,
+    resolution: Resolution,
+    tag: str,
+    as_of: date,
+    gpc: bool,
+) -> dict:
+    """Build the v1 decision response for `decision` in locale `tag`."""
+    ruleset = snapshot.ruleset
+    words = _Words(localiser, tag, ruleset.catalog)
+    jur = ruleset.jurisdictions[decision.jurisdiction]
+    name, name_fb = localiser.territory(tag, jur.code, jur.name)
+    framework_titles = [words.localiser.text(tag, f"framework.{fw}.title",
+                                             ruleset.catalog[("framework", fw)].title)[0]
+                        for fw in jur.frameworks]
+    gate = thaw(decision.age_gate)
+    values = {"consent_age": gate.get("consent_age") or gate.get("digital_consent_age"),
+              "minimum_age": gate.get("minimum_age")}
+    gate_out = {k: gate.get(k) for k in PUBLIC_GATE if k in gate}
+    gate_out["title"], gate_out["text"], fell_back = words.item("age_gate", gate["status"], values)
+    if fell_back:
+        gate_out["fallback_locale"] = SOURCE_LOCALE
+
+    def items(kind: str, effects: tuple) -> list[dict]:
+        out = []
+        for effect in effects:
+            data = thaw(effect)
+            item = {k: data[k] for k in PUBLIC_ITEM[kind] if k in data}
+            title, text, fb = words.item(kind, data["id"], values)
+            item["title"] = title
+            item["description" if kind == "right" else "text"] = text
+            if kind == "right":
+                if data.get("response"):
+                    item["response"] = _response(words, data["response"])
+                if data["id"] == "complain":
+                    item["authority"] = _authority(words, jur.code, data.get("authority"))
+            if fb:
+                item["fallback_locale"] = SOURCE_LOCALE
+            out.append(item)
+        return out
+
+    body = {
+        "jurisdiction": {
+            "code": jur.code,
+            "requested": resolution.requested,
+            "name": name,
+            "frameworks": list(jur.frameworks),
+            "frameworks_text": localiser.join(tag, framework_titles),
+            "path": list(jur.path),
+            "matched": resolution.matched,
+        },
+        "locale": tag,
+        "ruleset": {"version": snapshot.version, "as_of": as_of.isoformat()},
+        "gpc": gpc,
+        "age_gate": gate_out,
+        "rights": items("right", decision.rights),
+        "opt_outs": items("opt_out", decision.opt_outs),
+        "notices": items("notice", decision.notices),
+        "valid": {
+            "from": decision.valid_from.isoformat() if decision.valid_from else None,
+            "until": decision.valid_until.isoformat() if decision.valid_until else None,
+        },
+    }
+    if name_fb:
+        words.fallbacks.insert(0, f"jurisdiction.{jur.code}")
+    body["fallbacks"] = words.fallbacks
+    return body
