@@ -64,23 +64,30 @@ def _value_at(raw: Any, path: list) -> Any:
     return node
 
 
+def _unwrap(current: Any) -> Any:
+    while True:
+        if isinstance(current, fields.List):
+            current = current.inner
+        elif isinstance(current, fields.Nested):
+            current = current.schema
+        else:
+            return current
+
+
 def _schema_fields_at(schema: Schema, path: list) -> list[str]:
     """Return the field names allowed at `path`, for did-you-mean on unknown keys."""
     current: Any = schema
     for key in path:
+        current = _unwrap(current)
+        if isinstance(key, int) and not isinstance(current, fields.Dict):
+            continue  # a list index: the list was unwrapped above
         if isinstance(current, Schema):
             current = current.fields.get(key)
-        if isinstance(current, fields.List):
-            current = current.inner
-            if isinstance(key, int):
-                continue
-        if isinstance(current, fields.Dict):
+        elif isinstance(current, fields.Dict):
             current = current.value_field
-            continue
-        if isinstance(current, fields.Nested):
-            current = current.schema
-    if isinstance(current, fields.Nested):
-        current = current.schema
+        else:
+            return []
+    current = _unwrap(current)
     return list(current.fields) if isinstance(current, Schema) else []
 
 

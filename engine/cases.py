@@ -1,0 +1,134 @@
+"""Example cases: tests written as data next to the rules (Cerbos-style).
+
+A case gives an input and what must come out, including the rule that must decide:
+
+    - name: Austrian 13-year-old needs a parent
+      input: {jurisdiction: AT, age: 13}
+      expect:
+        age_gate: {status: parental_consent_required, digital_consent_age: 14, rule: gdpr.art8.at}
+        rights:
+          complain: {rule: gdpr.complain}
+          deindexation: absent
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from .errors import ProblemList
+from .jurisdictions import InvalidJurisdiction
+from .model import Case, thaw
+from .snapshot import Snapshot
+from .suggest import did_you_mean
+
+SECTIONS = {"rights": "right", "opt_outs": "opt_out", "notices": "notice"}
+TOP_KEYS = ("jurisdiction", "age_gate", *SECTIONS)
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    failures: list[str] = field(default_factory=list)
+    deciding_rules: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _named_rules(expect: dict) -> list[str]:
+    found = []
+    gate = expect.get("age_gate") or {}
+    if isinstance(gate, dict) and gate.get("rule"):
+        found.append(gate["rule"])
+    for section in SECTIONS:
+        for value in (expect.get(section) or {}).values():
+            if isinstance(value, dict) and value.get("rule"):
+                found.append(value["rule"])
+    return found
+
+
+def check_cases(snapshot: Snapshot) -> ProblemList:
+    """Check that every case is well formed and names rules that exist."""
+    problems = ProblemList()
+    ruleset = snapshot.ruleset
+    known_rules = {r.id for r in ruleset.rules} | {"policy.age_required", "policy.minimum_signup_age",
+                                                   "policy.gpc"}
+    for case in ruleset.cases:
+        loc = case.location
+        expect = thaw(case.expect)
+        for key in expect:
+            if key not in TOP_KEYS:
+                problems.add(loc.file, loc.line, f"case '{case.name}': unknown expectation '{key}'",
+                             did_you_mean(key, TOP_KEYS), code="schema")
+        named = _named_rules(expect)
+        if not named:
+            problems.add(loc.file, loc.line,
+                         f"case '{case.name}' does not name the rule that must decide it",
+                         "add `rule: <rule id>` to the age_gate or an item", code="schema")
+        for rule_id in named:
+            if rule_id not in known_rules:
+                problems.add(loc.file, loc.line, f"case '{case.name}': unknown rule '{rule_id}'",
+                             did_you_mean(rule_id, known_rules), code="unknown_id")
+        for section, kind in SECTIONS.items():
+            for item_id, value in (expect.get(section) or {}).items():
+                if (kind, item_id) not in ruleset.catalog:
+                    choices = [i for (k, i) in ruleset.catalog if k == kind]
+                    problems.add(loc.file, loc.line,
+                                 f"case '{case.name}': unknown {kind.replace('_', '-')} '{item_id}'",
+                                 did_you_mean(item_id, choices), code="unknown_id")
+                if not (value in ("present", "absent") or isinstance(value, dict)):
+                    problems.add(loc.file, loc.line,
+                                 f"case '{case.name}': {section}.{item_id} must be present, absent "
+                                 "or a mapping of expected fields", code="schema")
+    return problems
+
+
+def _compare(prefix: str, expected: dict, actual: dict, failures: list[str]) -> None:
+    for key, want in expected.items():
+        got = actual.get(key)
+        if key == "default" and isinstance(want, bool):
+            want = "on" if want else "off"
+        if got != want:
+            failures.append(f"{prefix}.{key}: expected {want!r}, got {got!r}")
+
+
+def run_case(snapshot: Snapshot, case: Case, today: date) -> CaseResult:
+    """Evaluate one case and compare it with what it expects."""
+    result = CaseResult(case)
+    data = thaw(case.input)
+    expect = thaw(case.expect)
+    try:
+        resolution = snapshot.resolve(data.get("jurisdiction"))
+    except InvalidJurisdiction as exc:
+        result.failures.append(f"jurisdiction: {exc}")
+        return result
+    decision = snapshot.decide(resolution.code, data.get("age"), data.get("gpc", False),
+                               data.get("as_of") or today)
+    if "jurisdiction" in expect:
+        _compare("jurisdiction", expect["jurisdiction"],
+                 {"code": resolution.code, "matched": resolution.matched}, result.failures)
+    if "age_gate" in expect:
+        _compare("age_gate", expect["age_gate"], dict(decision.age_gate), result.failures)
+        result.deciding_rules.append(f"age_gate: {decision.age_gate.get('rule')}")
+    for section in SECTIONS:
+        present = {item["id"]: dict(item) for item in getattr(decision, section)}
+        for item_id, want in (expect.get(section) or {}).items():
+            got = present.get(item_id)
+            if want == "absent":
+                if got is not None:
+                    result.failures.append(f"{section}.{item_id}: expected absent, but rule "
+                                           f"{got.get('rule')} gives it")
+            elif got is None:
+                result.failures.append(f"{section}.{item_id}: expected present, but no rule gives it")
+            else:
+                result.deciding_rules.append(f"{section}.{item_id}: {got.get('rule')}")
+                if isinstance(want, dict):
+                    _compare(f"{section}.{item_id}", want, got, result.failures)
+    return result
+
+
+def run_cases(snapshot: Snapshot, today: date) -> list[CaseResult]:
+    """Run every example case of the snapshot's rule set."""
+    return [run_case(snapshot, case, today) for case in snapshot.ruleset.cases]
