@@ -1,0 +1,79 @@
+"""The `rightsgate` command, through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from engine.cli import EXIT_CASES_FAILED, EXIT_INVALID, main
+
+from .conftest import RULES_DIR
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_validate_shipped_rules():
+    result = run("validate", str(RULES_DIR))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: ")
+    assert "40 jurisdictions" in result.output
+
+
+def test_validate_reports_file_line_and_suggestion(rules_copy):
+    path = rules_copy / "frameworks" / "gdpr.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("citation: GDPR Art. 8(1)-(2)", "citaton: GDPR Art. 8(1)-(2)"),
+                    encoding="utf-8")
+    line = next(n for n, row in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if "citaton:" in row)
+    result = run("validate", str(rules_copy))
+    assert result.exit_code == EXIT_INVALID
+    assert f"frameworks/gdpr.yaml:{line}: unknown key 'citaton' (did you mean 'citation'?)" in result.output
+
+
+def test_test_command_passes_on_shipped_rules():
+    result = run("test", str(RULES_DIR), "--today", "2026-11-22")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("0 failed")
+
+
+def test_test_command_tells_failed_from_invalid(rules_copy):
+    cases = rules_copy / "cases" / "others.yaml"
+    cases.write_text(cases.read_text(encoding="utf-8").replace(
+        "status: parental_consent_required, digital_consent_age: 14, rule: qc.age_gate",
+        "status: allowed, digital_consent_age: 14, rule: qc.age_gate"), encoding="utf-8")
+    result = run("test", str(rules_copy))
+    assert result.exit_code == EXIT_CASES_FAILED
+    assert "FAIL cases/others.yaml:" in result.output
+    assert "age_gate.status: expected 'allowed', got 'parental_consent_required'" in result.output
+    assert "decided by: age_gate: qc.age_gate" in result.output
+
+    (rules_copy / "policy.yaml").write_text("minimum_signup_age: thirteen\n", encoding="utf-8")
+    result = run("test", str(rules_copy))
+    assert result.exit_code == EXIT_INVALID
+
+
+def test_explain_in_words():
+    result = run("explain", "--jurisdiction", "AT", "--age", "13", "--as-of", "2026-11-22")
+    assert result.exit_code == 0, result.output
+    assert ("parental consent required: GDPR Art. 8(1) with Datenschutzgesetz (DSG) § 4(4), "
+            "rule gdpr.art8.at [verified_secondary], because AT and age 13 < 14") in result.output
+
+
+def test_explain_json_names_rules_and_reasons():
+    result = run("explain", "-j", "US-CA", "--age", "30", "--gpc", "--json", "--as-of", "2026-11-22")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    sale = next(e for e in data["explanations"] if e["id"] == "sale_sharing")
+    assert sale["rule"] == "ccpa.gpc"
+    assert sale["rules"] == ["ccpa.sale_sharing.adult", "ccpa.gpc"]
+    assert "the browser sent a GPC signal" in sale["because"]
+
+
+def test_explain_rejects_malformed_jurisdiction():
+    result = run("explain", "-j", "not a place!")
+    assert result.exit_code == 2
+    assert "not an ISO 3166 code" in result.output

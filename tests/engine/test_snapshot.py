@@ -1,0 +1,149 @@
+"""The Snapshot: coverage of the reference, lookup, immutability, fork safety."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import date
+
+import pytest
+import yaml
+
+from engine import InvalidJurisdiction, load_snapshot
+
+from .conftest import RULES_DIR
+
+DAY = date(2026, 11, 22)
+
+
+def _reference():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "legal-reference.yaml"
+    if not path.is_file():  # CI clones main with shared/ beside it
+        path = Path(__file__).resolve().parents[2].parent / "shared" / "legal-reference.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["jurisdictions"]
+
+
+def test_all_38_reference_jurisdictions_resolve_with_their_own_age_and_authority(snapshot):
+    reference = _reference()
+    assert len(reference) == 38
+    for code, entry in reference.items():
+        resolution = snapshot.resolve(code)
+        assert resolution.code == (code if code != "DEFAULT" else "DEFAULT")
+        jur = snapshot.ruleset.jurisdictions[resolution.code]
+        ages = [r["age"] for r in entry.get("age_rules", [])
+                if r["id"] in ("digital_consent_age", "parental_consent_under_13",
+                               "parental_consent_under_14")]
+        if code == "US-CA":
+            ages = [13]  # COPPA; the CCPA 13/16 tiers are opt-outs, not the age gate
+        if code == "DEFAULT":
+            assert jur.authority is None
+            continue
+        expected_authority = entry["authority"]["url"].rstrip("/")
+        assert jur.authority["url"].rstrip("/").startswith(expected_authority.split("/make")[0])
+        adult = snapshot.decide(resolution.code, 40, False, DAY).age_gate
+        assert adult["digital_consent_age"] == (ages[0] if ages else None), code
+
+
+def test_lookup_never_touches_durable_rules(snapshot, monkeypatch):
+    import durable.engine
+
+    def boom(*args, **kwargs):
+        raise AssertionError("durable_rules called on the request path")
+
+    monkeypatch.setattr(durable.engine.Host, "assert_fact", boom)
+    for code in snapshot.tables:
+        for age in (None, 0, 13, 15, 16, 17, 18, 130):
+            snapshot.decide(code, age, True, DAY)
+
+
+def test_decisions_are_immutable(snapshot):
+    decision = snapshot.decide("AT", 13, False, DAY)
+    with pytest.raises(TypeError):
+        decision.age_gate["status"] = "allowed"
+    with pytest.raises(AttributeError):
+        decision.rights.append({})
+
+
+def test_same_rules_same_version_and_edit_changes_it(snapshot, rules_copy):
+    assert load_snapshot(RULES_DIR).version == snapshot.version
+    path = rules_copy / "policy.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("minimum_signup_age: 13",
+                                                             "minimum_signup_age: 14"),
+                    encoding="utf-8")
+    changed = load_snapshot(rules_copy)
+    assert changed.version != snapshot.version
+    assert changed.decide("AT", 13, False, DAY).age_gate["status"] == "blocked"
+
+
+def test_comment_only_edit_keeps_the_version(snapshot, rules_copy):
+    path = rules_copy / "policy.yaml"
+    path.write_text("# a comment the lawyers added\n" + path.read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    assert load_snapshot(rules_copy).version == snapshot.version
+
+
+def test_lookup_is_thread_safe(snapshot):
+    expected = {code: snapshot.decide(code, 15, False, DAY) for code in snapshot.tables}
+    errors = []
+
+    def worker():
+        for _ in range(200):
+            for code, want in expected.items():
+                if snapshot.decide(code, 15, False, DAY) is not want:
+                    errors.append(code)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_snapshot_survives_fork(snapshot):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: look up and report, never return into pytest
+        try:
+            status = snapshot.decide("DE", 15, False, DAY).age_gate["status"]
+            os.write(write, status.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    _, code = os.waitpid(pid, 0)
+    assert os.read(read, 100).decode() == "parental_consent_required"
+    assert code == 0
+
+
+def test_rulesets_are_freed_after_compiling(rules_copy):
+    """durable_rules' C ruleset is deleted: compiling many times does not leak names or memory."""
+    import resource
+
+    load_snapshot(rules_copy)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(5):
+        load_snapshot(rules_copy)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 50
+
+
+@pytest.mark.parametrize("raw, code, matched", [
+    ("AT", "AT", "country"), ("at", "AT", "country"), ("UK", "GB", "alias"), ("gb", "GB", "country"),
+    ("EL", "GR", "alias"), ("EEA", "EEA", "region"), ("eu", "EEA", "region"),
+    ("California", "US-CA", "alias"), ("us_ca", "US-CA", "subdivision"), ("CA", "CA", "country"),
+    ("CA-ON", "CA", "country"), ("ca_qc", "CA-QC", "subdivision"), ("US", "US", "default"),
+    ("US-TX", "US", "default"), ("BR", "DEFAULT", "default"), ("ZZ", "DEFAULT", "default"),
+    ("DE-BY", "DE", "country"), (None, "DEFAULT", "default"), ("", "DEFAULT", "default"),
+    (" de ", "DE", "country"),
+])
+def test_resolution(snapshot, raw, code, matched):
+    resolution = snapshot.resolve(raw)
+    assert (resolution.code, resolution.matched) == (code, matched)
+
+
+@pytest.mark.parametrize("raw", ["D", "12", "USA-CALIFORNIA", "DE-", "Germany!", "x" * 100, "A\x00"])
+def test_malformed_jurisdictions_are_refused(snapshot, raw):
+    with pytest.raises(InvalidJurisdiction):
+        snapshot.resolve(raw)
