@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from .cases import check_cases, run_cases
+from .diff import diff_snapshots
 from .errors import RuleSetInvalid
 from .explain import explain as explain_decision
 from .jurisdictions import InvalidJurisdiction
@@ -128,6 +129,19 @@ def explain(jurisdiction: str | None, age: int | None, gpc: bool, as_of: datetim
                f"as of {day}; ruleset {snapshot.version}")
     for line in lines:
         click.echo(f"- {line}")
+
+
+@main.command()
+@click.argument("old_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("new_dir", required=False, default=DEFAULT_RULES_DIR,
+                type=click.Path(file_okay=False, path_type=Path))
+def diff(old_dir: Path, new_dir: Path) -> None:
+    """Show what changes between two rule sets (OLD_DIR, NEW_DIR = ./rules)."""
+    old, new = _load(old_dir), _load(new_dir)
+    changes = diff_snapshots(old, new)
+    for change in changes:
+        click.echo(f"- {change}")
+    click.echo(f"{len(changes)} change(s) from {old.version} to {new.version}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -77,3 +77,22 @@ def test_explain_rejects_malformed_jurisdiction():
     result = run("explain", "-j", "not a place!")
     assert result.exit_code == 2
     assert "not an ISO 3166 code" in result.output
+
+
+def test_diff_shows_what_a_change_changes(rules_copy):
+    path = rules_copy / "frameworks" / "gdpr.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("id: gdpr.art8.pt")
+    at = text.index("digital_consent_age: 13", start)
+    path.write_text(text[:at] + "digital_consent_age: 16" + text[at + 23:], encoding="utf-8")
+    result = run("diff", str(RULES_DIR), str(rules_copy))
+    assert result.exit_code == 0, result.output
+    assert "- PT, ages 13-15: age_gate.status: allowed -> parental_consent_required" in result.output
+    assert "- PT, ages 0-130: age_gate.digital_consent_age: 13 -> 16" in result.output
+    assert "AT," not in result.output
+
+
+def test_diff_of_identical_rules_is_empty():
+    result = run("diff", str(RULES_DIR), str(RULES_DIR))
+    assert result.exit_code == 0
+    assert result.output.startswith("0 change(s)")

@@ -1,0 +1,162 @@
+"""Localisation checks: complete catalogues, placeholders kept, template current,
+no English left in a rendered decision, negotiation as users expect."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from engine import load_snapshot
+from engine.localise import Localiser
+from engine.render import render_decision
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCALES = ROOT / "locales"
+PO_FILES = sorted(LOCALES.glob("*/LC_MESSAGES/messages.po"))
+REQUIRED = ["bg", "hr", "cs", "da", "nl", "et", "fi", "fr", "de", "el", "hu", "ga", "it", "lv", "lt",
+            "mt", "pl", "pt", "ro", "sk", "sl", "es", "sv", "is", "nb", "fr_CA"]
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+DAY = date(2026, 11, 22)
+
+
+def _read(path: Path):
+    with path.open("rb") as handle:
+        return read_po(handle, locale=path.parent.parent.name)
+
+
+def _ids(catalog) -> set:
+    return {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in catalog if m.id}
+
+
+@pytest.fixture(scope="module")
+def localiser() -> Localiser:
+    return Localiser(LOCALES)
+
+
+@pytest.fixture(scope="module")
+def snap():
+    return load_snapshot(ROOT / "rules")
+
+
+def test_every_required_language_is_shipped():
+    shipped = {p.parent.parent.name for p in PO_FILES}
+    assert not set(REQUIRED) - shipped
+
+
+@pytest.mark.parametrize("path", PO_FILES, ids=lambda p: p.parent.parent.name)
+def test_catalogue_complete_without_fuzzy(path):
+    catalog = _read(path)
+    missing = [m.context for m in catalog if m.id and (
+        m.fuzzy or not (all(m.string) if isinstance(m.string, tuple) else m.string))]
+    assert not missing, f"untranslated or fuzzy: {missing}"
+
+
+@pytest.mark.parametrize("path", PO_FILES, ids=lambda p: p.parent.parent.name)
+def test_translations_keep_exactly_the_placeholders(path):
+    bad = []
+    for m in _read(path):
+        if not m.id:
+            continue
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        want = set().union(*(PLACEHOLDER.findall(i) for i in ids))
+        for s in strings:
+            if set(PLACEHOLDER.findall(s)) != want:
+                bad.append((m.context, s))
+    assert not bad
+
+
+def test_template_is_up_to_date_with_the_rule_files():
+    """The equivalent of `pybabel extract` + `pybabel update --check`."""
+    method_map = [("rules/catalog.yaml", "rightsgate_rules"), ("rules/jurisdictions.yaml", "rightsgate_rules"),
+                  ("engine/phrases.py", "python")]
+    fresh = set()
+    for _file, _line, message, _comments, context in extract_from_dir(str(ROOT), method_map):
+        fresh.add((context, message if isinstance(message, str) else message[0]))
+    template = _ids(_read_pot())
+    assert fresh == template, (
+        f"locales/messages.pot is stale: new {sorted(fresh - template)[:5]}, gone {sorted(template - fresh)[:5]}; "
+        "run: pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o locales/messages.pot .")
+
+
+def _read_pot():
+    with (LOCALES / "messages.pot").open("rb") as handle:
+        return read_po(handle)
+
+
+@pytest.mark.parametrize("path", PO_FILES, ids=lambda p: p.parent.parent.name)
+def test_catalogue_matches_the_template(path):
+    assert _ids(_read(path)) == _ids(_read_pot()), "run pybabel update and translate the new strings"
+
+
+def test_every_shipped_locale_is_100_percent(localiser):
+    for tag, shipped in localiser.locales.items():
+        assert shipped.completeness == 100.0, tag
+
+
+# Words that are the same in every language: acronyms and proper names.
+PROPER = re.compile(r"\b(GDPR|UK|CCPA|CPRA|COPPA|PIPEDA|PIPA|FADP|GPC|EEA|CNIL|ICO|EDPB|URL|[A-Z]{2,})\b")
+
+
+def _english_leftovers(body: dict, english: dict) -> list[str]:
+    leftovers = []
+    texts = [body["age_gate"]["title"], body["age_gate"]["text"]]
+    for section in ("rights", "opt_outs", "notices"):
+        for item in body[section]:
+            texts += [item["title"], item.get("text") or item.get("description")]
+            if item.get("response"):
+                texts.append(item["response"]["text"])
+    for text in texts:
+        if text in english:
+            leftovers.append(text)
+    return leftovers
+
+
+@pytest.mark.parametrize("tag", sorted(set(Localiser(LOCALES).locales) - {"en", "en-US"}))
+def test_rendered_decision_has_no_english_leftovers(snap, localiser, tag):
+    english = {e.title for e in snap.ruleset.catalog.values()} | {
+        e.text for e in snap.ruleset.catalog.values()}
+    english |= {"1 month, extendable by 2 months", "30 days", "45 days, extendable by 45 days"}
+    for code in ("DE", "GB", "CH", "US-CA", "CA-QC", "CA-BC", "DEFAULT", "EEA"):
+        for age, gpc in ((14, True), (17, False), (None, False)):
+            resolution = snap.resolve(code)
+            decision = snap.decide(resolution.code, age, gpc, DAY)
+            body = render_decision(snap, localiser, decision, resolution, tag, DAY, gpc)
+            assert body["locale"] == tag
+            assert body["fallbacks"] == [], body["fallbacks"]
+            assert not _english_leftovers(body, english), (code, age)
+
+
+def test_english_is_served_as_the_source(snap, localiser):
+    resolution = snap.resolve("AT")
+    body = render_decision(snap, localiser, snap.decide("AT", 13, False, DAY), resolution, "en", DAY, False)
+    assert body["age_gate"]["text"].startswith("Because you are under 14,")
+    assert body["fallbacks"] == []
+
+
+@pytest.mark.parametrize("preferences, served", [
+    (["fr-CA"], "fr-CA"), (["fr-BE"], "fr"), (["fr-FR", "en"], "fr"), (["de-AT"], "de"),
+    (["de-CH"], "de-CH"), (["xx"], "en"), ([], "en"), (["pt-BR"], "pt"), (["nb-NO"], "nb"),
+    (["en-GB"], "en"), (["en-US"], "en-US"), (["pl", "de"], "pl"), (["*"], "en"),
+])
+def test_negotiation(localiser, preferences, served):
+    assert localiser.negotiate(preferences) == served
+
+
+def test_durations_use_cldr_plurals(localiser):
+    assert localiser.duration("pl", "P2M") == "2 miesiące"
+    assert localiser.duration("pl", "P5M") == "5 miesięcy"
+    assert localiser.duration("de", "P1M") == "1 Monat"
+    assert localiser.duration("fr", "P45D") == "45 jours"
+    assert localiser.duration("en", "P15D", business_days=True) == "15 business days"
+    assert localiser.duration("en", "P1D", business_days=True) == "1 business day"
+
+
+def test_dates_and_lists_are_localised(localiser):
+    assert localiser.date("de", date(2026, 6, 19)) == "19. Juni 2026"
+    assert localiser.join("fr", ["A", "B", "C"]) == "A, B et C"
