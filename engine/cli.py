@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -31,7 +31,7 @@ DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _load(rules_dir: Path) -> Snapshot:

@@ -16,7 +16,7 @@ from datetime import date
 
 from .classes import UNKNOWN_AGE, Axes, InputClass, axes_for, classes_for, rule_reaches
 from .errors import ProblemList
-from .model import AgeRange, Condition, Effect, Jurisdiction, Location, Rule, RuleSet, freeze
+from .model import AgeRange, Condition, Effect, Jurisdiction, Rule, RuleSet, freeze
 from .resolve import Fired, resolve_class
 
 _DURABLE_LOCK = threading.Lock()
@@ -211,7 +211,7 @@ class JurisdictionTable:
     decisions: dict  # (band, gpc, interval) -> Decision
 
 
-def _new_host():  # noqa: ANN202 - durable types are untyped
+def _new_host():
     from durable import engine
 
     class QuietHost(engine.Host):
@@ -231,8 +231,8 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
     variants = [v for rule in rules for v in variants_of(rule, ruleset)]
     fired: list[int] = []
 
-    def action(index: int):  # noqa: ANN202
-        def run(_context) -> None:  # noqa: ANN001
+    def action(index: int):
+        def run(_context) -> None:
             fired.append(index)
         return run
 
@@ -274,4 +274,4 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
     return tables
 
 
-__all__ = ["compile_and_evaluate", "policy_rules", "variants_of", "UNKNOWN_AGE"]
+__all__ = ["UNKNOWN_AGE", "compile_and_evaluate", "policy_rules", "variants_of"]

@@ -417,4 +417,4 @@ def load_rules(rules_dir: str | Path) -> RuleSet:
     return ruleset
 
 
-__all__ = ["load_rules", "RuleSetInvalid"]
+__all__ = ["RuleSetInvalid", "load_rules"]

@@ -75,6 +75,8 @@ def _authority(words: _Words, code: str, authority: Mapping | None) -> dict | No
            "legal_status": authority.get("status")}
     if code == "EEA":
         out["name"], fell_back = words.localiser.text(words.tag, "authority.EEA", authority["name"])
+        if fell_back:
+            words.fallbacks.append("authority.EEA")
     if authority.get("co_enforcer"):
         out["co_enforcer"] = dict(authority["co_enforcer"])
     return out

@@ -28,7 +28,7 @@ class Strict(Schema):
 class OnOff(fields.Field):
     """'on'/'off' (YAML 1.1 also reads bare on/off as booleans; accept both)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+    def _deserialize(self, value, attr, data, **kwargs):
         if value is True or value == "on":
             return "on"
         if value is False or value == "off":
@@ -39,7 +39,7 @@ class OnOff(fields.Field):
 class Flag(fields.Field):
     """true or false, nothing else (no 'yes', 1 or "true" strings)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+    def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
             return value
         raise ValidationError("must be true or false")
@@ -48,7 +48,7 @@ class Flag(fields.Field):
 class Day(fields.Field):
     """A calendar date written as YYYY-MM-DD."""
 
-    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+    def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, date):
             return value
         if isinstance(value, str):
@@ -62,7 +62,7 @@ class Day(fields.Field):
 class TextOrList(fields.Field):
     """One string or a list of strings; always deserialised to a tuple."""
 
-    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+    def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             return (value,)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -90,7 +90,7 @@ def _check_rules(ruleset: RuleSet, problems: ProblemList) -> None:
 
 
 
-def _check_effects(ruleset: RuleSet, rule, problems: ProblemList) -> None:  # noqa: ANN001
+def _check_effects(ruleset: RuleSet, rule, problems: ProblemList) -> None:
     for effect in rule.effects:
         loc = effect.location
         if effect.kind == "age_gate":

@@ -73,15 +73,17 @@ def test_translations_keep_exactly_the_placeholders(path):
 
 def test_template_is_up_to_date_with_the_rule_files():
     """The equivalent of `pybabel extract` + `pybabel update --check`."""
-    method_map = [("rules/catalog.yaml", "rightsgate_rules"), ("rules/jurisdictions.yaml", "rightsgate_rules"),
+    method_map = [("rules/catalog.yaml", "rightsgate_rules"),
+                  ("rules/jurisdictions.yaml", "rightsgate_rules"),
                   ("engine/phrases.py", "python")]
     fresh = set()
     for _file, _line, message, _comments, context in extract_from_dir(str(ROOT), method_map):
         fresh.add((context, message if isinstance(message, str) else message[0]))
     template = _ids(_read_pot())
     assert fresh == template, (
-        f"locales/messages.pot is stale: new {sorted(fresh - template)[:5]}, gone {sorted(template - fresh)[:5]}; "
-        "run: pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o locales/messages.pot .")
+        f"locales/messages.pot is stale: new {sorted(fresh - template)[:5]}, "
+        f"gone {sorted(template - fresh)[:5]}; run: pybabel extract -F babel.cfg --no-location "
+        "--sort-output --omit-header -o locales/messages.pot .")
 
 
 def _read_pot():
