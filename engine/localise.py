@@ -91,7 +91,8 @@ class Localiser:
             self.locales[tag] = ShippedLocale(
                 tag, locale, Translations(fp=buffer), done, round(completeness, 1),
                 statuses.get(tag, "draft: not yet reviewed by counsel"))
-        self._available = [str(loc.locale) for loc in self.locales.values()]
+        # Babel compares with the separator it is given, so offer BCP 47 tags.
+        self._available = list(self.locales)
 
     # -- negotiation --------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class Localiser:
             # Babel matches `fr-CA` to `fr` only when aliases say so; try each language alone.
             for pref in cleaned:
                 lang = pref.split("-")[0].lower()
-                if lang in self._available:
+                if lang in self.locales:
                     chosen = lang
                     break
         return to_tag(Locale.parse(chosen)) if chosen else SOURCE_LOCALE
