@@ -23,6 +23,7 @@ from babel.support import Translations
 from babel.units import format_unit
 
 from . import phrases
+from .cldr_gaps import UNIT_PATTERNS
 
 SOURCE_LOCALE = "en"
 DEFAULT_LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -141,7 +142,12 @@ class Localiser:
         amount, unit = int(iso[1:-1]), iso[-1]
         if unit == "D" and business_days:
             return self.plural(tag, phrases.BUSINESS_DAYS, amount)
-        return format_unit(amount, units[unit], length="long", locale=self.locales[tag].locale)
+        locale = self.locales[tag].locale
+        text = format_unit(amount, units[unit], length="long", locale=locale)
+        patterns = UNIT_PATTERNS.get(locale.language, {}).get(units[unit])
+        if patterns and units[unit] in text:  # CLDR had no pattern and printed the unit id
+            return patterns.get(locale.plural_form(amount), patterns["other"]).format(amount)
+        return text
 
     def territory(self, tag: str, code: str, english: str) -> tuple[str, bool]:
         """CLDR's name for a country; subdivisions and regions come from the catalogue."""

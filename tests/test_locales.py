@@ -162,3 +162,12 @@ def test_durations_use_cldr_plurals(localiser):
 def test_dates_and_lists_are_localised(localiser):
     assert localiser.date("de", date(2026, 6, 19)) == "19. Juni 2026"
     assert localiser.join("fr", ["A", "B", "C"]) == "A, B et C"
+
+
+@pytest.mark.parametrize("tag", sorted(Localiser(LOCALES).locales))
+def test_every_duration_is_words_in_every_locale(localiser, tag):
+    """CLDR lacks some long units (et months, mt, ga days): none may leak a unit id."""
+    for iso in ("P1M", "P2M", "P10D", "P15D", "P30D", "P45D"):
+        for business in (False, True):
+            text = localiser.duration(tag, iso, business_days=business)
+            assert "duration" not in text and text.strip(), (tag, iso, text)

@@ -1,0 +1,28 @@
+"""Duration units that CLDR (as shipped with Babel 2.18) lacks in the long form.
+
+Babel prints "2 duration-month" where CLDR has no pattern, so these few are written
+out here, per CLDR plural category; `localise.duration` uses them only where CLDR has
+nothing. Remove an entry once Babel's CLDR data has it.
+"""
+
+from __future__ import annotations
+
+UNIT_PATTERNS: dict[str, dict[str, dict[str, str]]] = {
+    # Estonian: kuu (1), kuud (partitive after other numbers)
+    "et": {"duration-month": {"one": "{0} kuu", "other": "{0} kuud"}},
+    # Maltese: singular after 1 and 11+, plural after 2-10, "-il" linking form for 11-19
+    "mt": {
+        "duration-month": {"one": "{0} xahar", "two": "{0} xhur", "few": "{0} xhur",
+                           "many": "{0}-il xahar", "other": "{0} xahar"},
+        "duration-day": {"one": "{0} jum", "two": "{0} jiem", "few": "{0} jiem",
+                         "many": "{0}-il jum", "other": "{0} jum"},
+    },
+    "it": {"duration-month": {"one": "{0} mese", "other": "{0} mesi"},
+           "duration-day": {"one": "{0} giorno", "other": "{0} giorni"}},
+    "pt": {"duration-month": {"one": "{0} mês", "other": "{0} meses"},
+           "duration-day": {"one": "{0} dia", "other": "{0} dias"}},
+    "nl": {"duration-day": {"one": "{0} dag", "other": "{0} dagen"}},
+    # Irish: the noun stays singular after numerals
+    "ga": {"duration-day": {"one": "{0} lá", "two": "{0} lá", "few": "{0} lá", "many": "{0} lá",
+                            "other": "{0} lá"}},
+}
