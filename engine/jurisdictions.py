@@ -53,6 +53,9 @@ def resolve_jurisdiction(
     text = raw.strip()
     if len(text) > MAX_INPUT:
         raise InvalidJurisdiction(text[:MAX_INPUT], None)
+    if not text.isascii():
+        # str.upper() maps 'ı' to 'I' and 'ﬁ' to 'FI': never let that pick a country.
+        raise InvalidJurisdiction(text, None)
     key = text.upper().replace("_", "-")
     if key in jurisdictions:
         return Resolution(text, key, _matched(jurisdictions[key]))

@@ -126,7 +126,9 @@ def _report_schema_errors(
             where_parent = path[:-1]
             line = _line_at(raw, where_parent)
         else:
-            if False in path or _value_at(raw, path) is False:
+            value = _value_at(raw, path)
+            if (any(p is False for p in path) or value is False
+                    or (isinstance(value, list) and any(v is False for v in value))):
                 suggestion = ("YAML reads a bare NO, no, off or false as the value false: "
                               "write 'NO' in quotes for Norway")
             message = f"{where}: {message}"
@@ -179,6 +181,15 @@ def _jurisdictions(problems: ProblemList, data: dict, raw: LineDict, file: str) 
     for code, entry in entries.items():
         line = table.line_of(code)
         parent = entry.get("parent")
+        seen, current = [code], parent
+        while current is not None and current in entries:
+            if current in seen:
+                problems.add(file, _line_at(table, [code, "parent"]),
+                             f"{code}: parent cycle {' -> '.join([*seen, current])}",
+                             "a jurisdiction cannot be its own ancestor", code="invalid")
+                break
+            seen.append(current)
+            current = entries[current].get("parent")
         if parent is not None and parent not in entries:
             problems.add(file, _line_at(table, [code, "parent"]), f"{code}: unknown parent '{parent}'",
                          did_you_mean(parent, entries), code="unknown_code")

@@ -65,8 +65,10 @@ class TextOrList(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             return (value,)
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             return tuple(value)
+        if value == []:
+            raise ValidationError("an empty list matches nowhere; name a code or leave it out")
         raise ValidationError("must be a code or a list of codes")
 
 

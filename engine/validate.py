@@ -10,7 +10,7 @@ import re
 from collections import Counter
 
 from .errors import ProblemList
-from .model import RuleSet
+from .model import Rule, RuleSet
 from .suggest import did_you_mean
 
 PLACEHOLDER_RE = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
@@ -46,7 +46,13 @@ def _check_jurisdictions(ruleset: RuleSet, problems: ProblemList) -> None:
                 problems.add(jur.location.file, jur.location.line,
                              f"{jur.code}: unknown framework '{fw}'",
                              did_you_mean(fw, ruleset.frameworks), code="unknown_id")
+    used = {fw for jur in ruleset.jurisdictions.values() for fw in jur.frameworks}
     for fw in ruleset.frameworks.values():
+        if fw.id not in used:
+            problems.add(fw.location.file, fw.location.line,
+                         f"framework '{fw.id}' applies in no jurisdiction, so none of its rules can fire",
+                         f"add '{fw.id}' to a jurisdiction's frameworks in jurisdictions.yaml",
+                         code="unreachable")
         if ("framework", fw.id) not in ruleset.catalog:
             problems.add(fw.location.file, fw.location.line,
                          f"framework '{fw.id}' has no English title in catalog.yaml",
@@ -69,8 +75,11 @@ def _check_rules(ruleset: RuleSet, problems: ProblemList) -> None:
         for code in rule.when.jurisdictions:
             jur = ruleset.jurisdictions.get(code)
             if jur is None:
+                alias = ruleset.aliases.get(code.upper())
+                hint = (f"'{code}' is an alias: write '{alias}'" if alias
+                        else did_you_mean(code, ruleset.jurisdictions))
                 problems.add(loc.file, loc.line, f"rule {rule.id}: unknown jurisdiction '{code}'",
-                             did_you_mean(code, ruleset.jurisdictions), code="unknown_code")
+                             hint, code="unknown_code")
                 continue
             reach = [j for j in ruleset.jurisdictions.values()
                      if code in j.path and rule.framework in j.frameworks]
@@ -89,10 +98,15 @@ def _check_rules(ruleset: RuleSet, problems: ProblemList) -> None:
         _check_effects(ruleset, rule, problems)
 
 
-
-def _check_effects(ruleset: RuleSet, rule, problems: ProblemList) -> None:
+def _check_effects(ruleset: RuleSet, rule: Rule, problems: ProblemList) -> None:
+    seen: dict[tuple[str, str], int | None] = {}
     for effect in rule.effects:
         loc = effect.location
+        if effect.slot in seen:
+            problems.add(loc.file, loc.line,
+                         f"rule {rule.id}: {effect.kind.replace('_', '-')} '{effect.id}' is listed twice "
+                         f"(also line {seen[effect.slot]})", "keep one of them", code="duplicate")
+        seen[effect.slot] = loc.line
         if effect.kind == "age_gate":
             gate = effect.fields
             if gate.get("status") and rule.when.age is None:

@@ -8,6 +8,8 @@ nesting cap, and duplicate keys refused instead of silently overwritten.
 
 from __future__ import annotations
 
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,10 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent, index):
         event = self.peek_event()
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag != "!":  # any explicit tag: rule files never need one
+            raise yaml.composer.ComposerError(
+                None, None, f"tag {tag} is not allowed in rule files", event.start_mark)
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise yaml.composer.ComposerError(
                 None,
@@ -109,16 +115,27 @@ def _build(loader: _Loader, node: yaml.Node, file: str) -> Any:
             items.item_lines.append(child.start_mark.line + 1)
             items.append(_build(loader, child, file))
         return items
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:  # e.g. 2025-02-30 looks like a date but is none
+        kind = "date" if node.tag.endswith(":timestamp") else "value"
+        raise RuleFileError(RuleProblem(file, line, f"'{node.value}' is not a valid {kind}: {exc}",
+                                        "write real calendar dates as YYYY-MM-DD", code="schema")) from exc
 
 
 def load_yaml(path: Path, display_name: str | None = None) -> Any:
     """Parse `path` into LineDict/LineList values, or raise RuleFileError."""
     file = display_name or path.name
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as exc:
         raise RuleFileError(RuleProblem(file, None, f"cannot read file: {exc.strerror}")) from exc
+    if not stat.S_ISREG(info.st_mode):
+        # A symlink to /dev/zero or a named pipe would make us read forever.
+        raise RuleFileError(RuleProblem(file, None, "not a regular file",
+                                        "rule files must be plain files, not devices or pipes",
+                                        code="invalid"))
+    size = info.st_size
     if size > MAX_FILE_BYTES:
         raise RuleFileError(
             RuleProblem(
@@ -129,7 +146,11 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
                 code="too_large",
             )
         )
-    raw = path.read_bytes()
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
+    if len(raw) > MAX_FILE_BYTES:
+        raise RuleFileError(RuleProblem(file, None, f"file is larger than {MAX_FILE_BYTES} bytes",
+                                        "split it or remove generated content", code="too_large"))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -145,12 +166,18 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
         ) from exc
     if text.startswith("\ufeff"):
         text = text[1:]
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None
         return _build(loader, node, file)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise RuleFileError(RuleProblem(file, line, f"character not allowed in YAML: {exc.reason}",
+                                        "remove control characters (Word's line breaks, say)",
+                                        code="encoding")) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -158,8 +185,9 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
         if exc.context:
             message = f"{exc.context}: {message}"
         hint = "check indentation, colons and quotes near this line"
-        if "could not determine a constructor" in message:
-            message = f"tag not allowed: {message.split('tag')[-1].strip()}"
+        if "could not determine a constructor" in message or "is not allowed in rule files" in message:
+            tag = re.search(r"tag:?\s*'?(\S+?)'?$", message)
+            message = f"tag not allowed: {tag.group(1) if tag else message}"
             hint = "rule files may contain plain YAML values only, no !! tags"
         elif "anchors and aliases" in message:
             hint = "write the value out in full"
@@ -172,4 +200,5 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
                         code="yaml")
         ) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
