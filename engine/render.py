@@ -50,21 +50,38 @@ class _Words:
 
 
 def _response(words: _Words, response: Mapping) -> dict:
+    """The deadline as data and as words; `fallback_locale` if any phrase is English."""
     out = {k: v for k, v in response.items() if k not in ("citation", "notes")}
-    tag = words.localiser
+    localiser, tag = words.localiser, words.tag
+    fell_back = False
+
+    def phrase(message: tuple[str, str], **values: object) -> str:
+        nonlocal fell_back
+        text, missing = localiser.text(tag, message[0], message[1])
+        fell_back = fell_back or missing
+        return text.format(**values)
+
+    def duration(iso: str, business: bool) -> str:
+        nonlocal fell_back
+        if business and iso.endswith("D"):
+            fell_back = fell_back or localiser.text(tag, *phrases.BUSINESS_DAYS[:2])[1]
+        return localiser.duration(tag, iso, business)
+
     parts = []
+    business = bool(response.get("business_days"))
     if response.get("deadline"):
-        deadline = tag.duration(words.tag, response["deadline"], bool(response.get("business_days")))
+        deadline = duration(response["deadline"], business)
         parts.append(deadline)
         if response.get("extension"):
-            extension = tag.duration(words.tag, response["extension"],
-                                     bool(response.get("business_days")))
-            parts = [tag.phrase(words.tag, phrases.EXTENDABLE, deadline=deadline, extension=extension)]
+            extension = duration(response["extension"], business)
+            parts = [phrase(phrases.EXTENDABLE, deadline=deadline, extension=extension)]
     if response.get("acknowledge"):
-        period = tag.duration(words.tag, response["acknowledge"],
-                              bool(response.get("acknowledge_business_days")))
-        parts.append(tag.phrase(words.tag, phrases.ACKNOWLEDGE, period=period))
+        period = duration(response["acknowledge"], bool(response.get("acknowledge_business_days")))
+        parts.append(phrase(phrases.ACKNOWLEDGE, period=period))
     out["text"] = "; ".join(parts)
+    if fell_back:
+        out["fallback_locale"] = SOURCE_LOCALE
+        words.fallbacks.append("response")
     return out
 
 

@@ -1,0 +1,96 @@
+"""Settings: defaults, then RIGHTSGATE_* environment variables, then create_app(config).
+
+Every setting is checked when the app is created, so a typo in the environment
+stops the process at start-up with a message instead of misbehaving later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.localise import DEFAULT_LOCALES_DIR
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RULES_DIR = REPO_ROOT / "rules"
+
+DEFAULTS: dict[str, Any] = {
+    # The rule files to serve (a directory, or a symlink to one: swap the symlink to
+    # deploy a new rule set atomically).
+    "RIGHTSGATE_RULES_DIR": DEFAULT_RULES_DIR,
+    "RIGHTSGATE_LOCALES_DIR": DEFAULT_LOCALES_DIR,
+    # Seconds between two looks at the rules and locales directories; 0 disables.
+    "RIGHTSGATE_RELOAD_INTERVAL": 2.0,
+    # Origins allowed to call the API from a browser; empty = CORS closed, "*" = any.
+    "RIGHTSGATE_CORS_ORIGINS": (),
+    # Serialised responses kept per active rule set.
+    "RIGHTSGATE_CACHE_SIZE": 2048,
+    # Cache-Control max-age (seconds) of decisions and of the reference endpoints.
+    "RIGHTSGATE_DECISION_MAX_AGE": 300,
+    "RIGHTSGATE_META_MAX_AGE": 300,
+    # 64 KiB is far more than a decision request needs and bounds what we buffer.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "JSON_SORT_KEYS": False,
+}
+
+_ENV_KEYS = (
+    "RIGHTSGATE_RULES_DIR",
+    "RIGHTSGATE_LOCALES_DIR",
+    "RIGHTSGATE_RELOAD_INTERVAL",
+    "RIGHTSGATE_CORS_ORIGINS",
+    "RIGHTSGATE_CACHE_SIZE",
+    "RIGHTSGATE_DECISION_MAX_AGE",
+    "RIGHTSGATE_META_MAX_AGE",
+)
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def _number(key: str, value: Any, kind: type, minimum: float) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a {kind.__name__}, got {value!r}") from None
+    if isinstance(value, bool) or number < minimum or number != number:  # NaN
+        raise ConfigError(f"{key} must be a {kind.__name__} >= {minimum}, got {value!r}")
+    return number
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    origins = []
+    for item in items:
+        origin = str(item).strip().rstrip("/")
+        if not origin:
+            continue
+        if origin != "*" and "://" not in origin:
+            raise ConfigError(
+                f"RIGHTSGATE_CORS_ORIGINS: {origin!r} is not an origin such as https://app.example"
+            )
+        origins.append(origin)
+    return tuple(origins)
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Merge defaults, environment and `overrides`; validate and normalise them."""
+    env = os.environ if environ is None else environ
+    settings = dict(DEFAULTS)
+    settings.update({key: env[key] for key in _ENV_KEYS if env.get(key, "").strip()})
+    settings.update(overrides or {})
+    settings["RIGHTSGATE_RULES_DIR"] = Path(settings["RIGHTSGATE_RULES_DIR"])
+    settings["RIGHTSGATE_LOCALES_DIR"] = Path(settings["RIGHTSGATE_LOCALES_DIR"])
+    settings["RIGHTSGATE_RELOAD_INTERVAL"] = _number(
+        "RIGHTSGATE_RELOAD_INTERVAL", settings["RIGHTSGATE_RELOAD_INTERVAL"], float, 0)
+    for key in ("RIGHTSGATE_CACHE_SIZE", "RIGHTSGATE_DECISION_MAX_AGE", "RIGHTSGATE_META_MAX_AGE",
+                "MAX_CONTENT_LENGTH"):
+        settings[key] = _number(key, settings[key], int, 0)
+    settings["RIGHTSGATE_CORS_ORIGINS"] = _origins(settings["RIGHTSGATE_CORS_ORIGINS"])
+    # Never debug: the werkzeug debugger is a remote shell and tracebacks leak internals.
+    settings["DEBUG"] = False
+    settings["PROPAGATE_EXCEPTIONS"] = False
+    return settings

@@ -1,0 +1,273 @@
+"""Response schemas: every response body is dumped through one of these.
+
+They describe exactly what engine.render and the reference views produce (a test
+dumps every precomputed decision and checks nothing is lost), and they are what the
+OpenAPI document shows. Members marked "optional" are left out when they do not
+apply; all others are always present (possibly null).
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from engine.model import AGE_GATE_STATUSES, LEGAL_STATUSES, MATCH_KINDS
+
+from .problems import PROBLEM_TYPES
+
+BASES = ("law", "policy")
+
+
+def _doc(description: str, **extra: object) -> dict:
+    return {"description": description, **extra}
+
+
+def _optional(description: str) -> dict:
+    return _doc(f"{description} (optional: left out when it does not apply)")
+
+
+class JurisdictionSchema(Schema):
+    code = fields.String(required=True, metadata=_doc("The modelled jurisdiction that decided", example="DE"))
+    requested = fields.String(required=True, allow_none=True,
+                              metadata=_doc("What was asked for, as sent (trimmed); null if nothing"))
+    name = fields.String(required=True, metadata=_doc("Name in the served locale (CLDR for countries)"))
+    frameworks = fields.List(fields.String(), required=True,
+                             metadata=_doc("Framework ids: gdpr, uk_gdpr, fadp, ccpa, coppa, pipeda, "
+                                           "quebec_law25, alberta_pipa, bc_pipa, default"))
+    frameworks_text = fields.String(required=True, metadata=_doc("The frameworks' titles as one list"))
+    path = fields.List(fields.String(), required=True,
+                       metadata=_doc("From the region down", example=["EEA", "DE"]))
+    matched = fields.String(required=True, validate=validate.OneOf(MATCH_KINDS),
+                            metadata=_doc("How the request was matched"))
+
+
+class RulesetRefSchema(Schema):
+    version = fields.String(required=True, metadata=_doc("Content hash of the active rule set"))
+    as_of = fields.String(required=True,
+                          metadata=_doc("The date the rules were evaluated for", format="date"))
+
+
+class AgeGateSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(AGE_GATE_STATUSES))
+    digital_consent_age = fields.Integer(required=True, allow_none=True,
+                                         metadata=_doc("Statutory age; null where the law sets none"))
+    parental_consent_required = fields.Boolean(required=True, allow_none=True)
+    minimum_age = fields.Integer(required=True, metadata=_doc("The customer's minimum signup age"))
+    basis = fields.String(required=True, validate=validate.OneOf(BASES))
+    consent_by = fields.String(metadata=_optional("Who consents: parent or parent_and_child"))
+    policy_consent_age = fields.Integer(metadata=_optional("Consent age from policy where law is silent"))
+    rule = fields.String(required=True, allow_none=True, metadata=_doc("The deciding rule id"))
+    citation = fields.String(required=True)
+    legal_status = fields.String(required=True, validate=validate.OneOf(LEGAL_STATUSES))
+    title = fields.String(required=True)
+    text = fields.String(required=True)
+    fallback_locale = fields.String(metadata=_optional("Set when this item's words are in English"))
+
+
+class ResponseTimeSchema(Schema):
+    deadline = fields.String(metadata=_doc("ISO 8601 duration", example="P1M"))
+    extension = fields.String(allow_none=True, metadata=_doc("ISO 8601 duration", example="P2M"))
+    acknowledge = fields.String(metadata=_optional("ISO 8601 duration to acknowledge a request"))
+    business_days = fields.Boolean(metadata=_optional("The deadline counts business days"))
+    acknowledge_business_days = fields.Boolean(metadata=_optional("`acknowledge` counts business days"))
+    stop_the_clock = fields.Boolean(metadata=_optional("The deadline pauses while awaiting information"))
+    text = fields.String(required=True, metadata=_doc("The deadline in words"))
+    fallback_locale = fields.String(metadata=_optional("Set when the deadline's words are in English"))
+
+
+class AuthoritySchema(Schema):
+    name = fields.String(required=True)
+    url = fields.String(required=True)
+    legal_status = fields.String(required=True, allow_none=True)
+    co_enforcer = fields.Dict(keys=fields.String(), values=fields.String(),
+                              metadata=_optional("Another authority that also enforces (name, url)"))
+
+
+class _ItemSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    citation = fields.String(required=True)
+    rule = fields.String(required=True)
+    legal_status = fields.String(required=True, validate=validate.OneOf(LEGAL_STATUSES))
+    basis = fields.String(required=True, validate=validate.OneOf(BASES))
+    fallback_locale = fields.String(metadata=_optional("Set when this item's words are in English"))
+
+
+class RightSchema(_ItemSchema):
+    description = fields.String(required=True)
+    absolute = fields.Boolean(metadata=_optional("The right cannot be refused"))
+    response = fields.Nested(ResponseTimeSchema, metadata=_optional("How fast a request must be answered"))
+    authority = fields.Nested(AuthoritySchema, allow_none=True,
+                              metadata=_optional("For `complain`: where to complain (null: none named)"))
+
+
+class OptOutSchema(_ItemSchema):
+    text = fields.String(required=True)
+    mechanism = fields.String(required=True, validate=validate.OneOf(("opt_in", "opt_out")))
+    default = fields.String(required=True, validate=validate.OneOf(("on", "off")))
+    gpc_applied = fields.Boolean(required=True, metadata=_doc("The GPC signal turned it off"))
+    consent_by = fields.String(metadata=_optional("For opt_in: who says yes (person, parent, ...)"))
+    exemptions = fields.List(fields.String(), metadata=_optional("Cases the opt-out does not cover"))
+
+
+class NoticeSchema(_ItemSchema):
+    text = fields.String(required=True)
+
+
+class ValiditySchema(Schema):
+    # `from` is a Python keyword, hence the attribute name.
+    valid_from = fields.String(required=True, allow_none=True, data_key="from", attribute="from",
+                               metadata=_doc("First day this answer holds (null: since always)",
+                                             format="date"))
+    until = fields.String(required=True, allow_none=True,
+                          metadata=_doc("Last day (null: open-ended)", format="date"))
+
+
+class DecisionSchema(Schema):
+    """What applies to this person, here and now, in one language."""
+
+    jurisdiction = fields.Nested(JurisdictionSchema, required=True)
+    locale = fields.String(required=True, metadata=_doc("The served locale (also Content-Language)"))
+    ruleset = fields.Nested(RulesetRefSchema, required=True)
+    gpc = fields.Boolean(required=True)
+    age_gate = fields.Nested(AgeGateSchema, required=True)
+    rights = fields.List(fields.Nested(RightSchema), required=True)
+    opt_outs = fields.List(fields.Nested(OptOutSchema), required=True)
+    notices = fields.List(fields.Nested(NoticeSchema), required=True)
+    valid = fields.Nested(ValiditySchema, required=True,
+                          metadata=_doc("The dates between which this answer does not change"))
+    fallbacks = fields.List(fields.String(), required=True,
+                            metadata=_doc("Items shown in English because the served locale lacks them"))
+
+
+# -- reference endpoints ----------------------------------------------------------
+
+
+class VersionSchema(Schema):
+    version = fields.String(required=True)
+
+
+class JurisdictionEntrySchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True, metadata=_doc("Name in the served locale"))
+    english_name = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("region", "country", "subdivision",
+                                                                 "default")))
+    parent = fields.String(required=True, allow_none=True)
+    path = fields.List(fields.String(), required=True)
+    frameworks = fields.List(fields.String(), required=True)
+    aliases = fields.List(fields.String(), required=True)
+    modelled = fields.Boolean(required=True, metadata=_doc("false: requests resolve to DEFAULT"))
+    authority = fields.Nested(AuthoritySchema, required=True, allow_none=True)
+    fallback_locale = fields.String(metadata=_optional("Set when the name is in English"))
+
+
+class JurisdictionsSchema(Schema):
+    locale = fields.String(required=True)
+    ruleset = fields.Nested(VersionSchema, required=True)
+    jurisdictions = fields.List(fields.Nested(JurisdictionEntrySchema), required=True)
+    aliases = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                          metadata=_doc("Alias -> code, e.g. UK -> GB"))
+    fallbacks = fields.List(fields.String(), required=True)
+
+
+class CatalogEntrySchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("age_gate", "right", "opt_out", "notice",
+                                                                 "framework")))
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    text = fields.String(required=True, metadata=_doc("May hold {placeholders}, filled in decisions"))
+    placeholders = fields.List(fields.String(), required=True)
+    fallback_locale = fields.String(metadata=_optional("Set when the words are in English"))
+
+
+class CatalogSchema(Schema):
+    locale = fields.String(required=True)
+    ruleset = fields.Nested(VersionSchema, required=True)
+    entries = fields.List(fields.Nested(CatalogEntrySchema), required=True)
+    fallbacks = fields.List(fields.String(), required=True)
+
+
+class LocaleEntrySchema(Schema):
+    tag = fields.String(required=True, metadata=_doc("BCP 47 tag", example="fr-CA"))
+    native_name = fields.String(required=True, metadata=_doc("The language's name in itself"))
+    name = fields.String(required=True, metadata=_doc("The language's name in the served locale"))
+    completeness = fields.Float(required=True, metadata=_doc("Percent of messages translated"))
+    review_status = fields.String(required=True)
+    source = fields.Boolean(required=True, metadata=_doc("The source language (English)"))
+
+
+class LocalesSchema(Schema):
+    locale = fields.String(required=True)
+    default = fields.String(required=True, metadata=_doc("Served when nothing else fits"))
+    locales = fields.List(fields.Nested(LocaleEntrySchema), required=True)
+
+
+class RuleProblemSchema(Schema):
+    file = fields.String(required=True)
+    line = fields.Integer(required=True, allow_none=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    suggestion = fields.String(required=True, allow_none=True)
+
+
+class ReloadErrorSchema(Schema):
+    at = fields.String(required=True, metadata=_doc("When it was refused (UTC, ISO 8601)"))
+    kind = fields.String(required=True, validate=validate.OneOf(("rules", "locales")))
+    directory = fields.String(required=True)
+    summary = fields.String(required=True)
+    problems = fields.List(fields.Nested(RuleProblemSchema), required=True)
+
+
+class ReloadSchema(Schema):
+    interval_seconds = fields.Float(required=True, metadata=_doc("0: reloading is off"))
+    watcher_running = fields.Boolean(required=True)
+    last_checked_at = fields.String(required=True, allow_none=True)
+    last_reload_at = fields.String(required=True, allow_none=True)
+    last_error = fields.Nested(ReloadErrorSchema, required=True, allow_none=True,
+                               metadata=_doc("The last refused reload; null once a good set replaces "
+                                             "it or the files are back to the active set"))
+
+
+class ActiveRulesetSchema(Schema):
+    version = fields.String(required=True)
+    loaded_at = fields.String(required=True, metadata=_doc("UTC, ISO 8601"))
+    load_seconds = fields.Float(required=True)
+    rules_dir = fields.String(required=True)
+    jurisdictions = fields.Integer(required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("ok", "degraded")),
+                           metadata=_doc("degraded: the files on disk were refused; the active set "
+                                         "still serves"))
+    pid = fields.Integer(required=True, metadata=_doc("The answering process (one per worker)"))
+    ruleset = fields.Nested(ActiveRulesetSchema, required=True)
+    locales = fields.Integer(required=True, metadata=_doc("Number of shipped locales"))
+    reload = fields.Nested(ReloadSchema, required=True)
+
+
+# -- problems -----------------------------------------------------------------------
+
+
+class FieldErrorSchema(Schema):
+    field = fields.String(required=True, allow_none=True,
+                          metadata=_doc("The parameter or body member; null: the whole body"))
+    in_ = fields.String(required=True, data_key="in", attribute="in",
+                        validate=validate.OneOf(("query", "body", "header")))
+    message = fields.String(required=True)
+
+
+_TYPES = "; ".join(f"`{p.uri}` ({p.status}): {p.description}" for p in PROBLEM_TYPES.values())
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details (application/problem+json)."""
+
+    type = fields.String(required=True, metadata=_doc(
+        f"A URI naming the kind of problem; `about:blank` for plain HTTP errors. Types: {_TYPES}"))
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    instance = fields.String(required=True, metadata=_doc("The request path"))
+    errors = fields.List(fields.Nested(FieldErrorSchema), required=True,
+                         metadata=_doc("Each bad field; empty when no single field is to blame"))

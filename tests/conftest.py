@@ -1,0 +1,66 @@
+"""Shared fixtures, Flask-tutorial style: `app` -> `client` -> `runner`.
+
+`app` serves the shipped rules and is built once per session (loading the rules
+takes about half a second). Tests that change rules get their own app on a scratch
+copy through `make_app` and `scratch_rules`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from api import create_app
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RULES_DIR = REPO_ROOT / "rules"
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    """Return the app on the shipped rules, with reloading off (the files never change)."""
+    application = create_app({"TESTING": True, "RIGHTSGATE_RULES_DIR": RULES_DIR,
+                              "RIGHTSGATE_RELOAD_INTERVAL": 0})
+    yield application
+    application.extensions["rightsgate"].stop()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Return a test client of the session app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """Return a CLI runner of the session app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def scratch_rules(tmp_path: Path) -> Path:
+    """Copy the shipped rules to a directory the test may edit."""
+    target = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, target)
+    return target
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., Flask]]:
+    """Build apps with their own settings; stop their watcher threads afterwards."""
+    made: list[Flask] = []
+
+    def factory(**settings: Any) -> Flask:
+        application = create_app({"TESTING": True, **settings})
+        made.append(application)
+        return application
+
+    yield factory
+    for application in made:
+        application.extensions["rightsgate"].stop()
