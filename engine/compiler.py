@@ -223,8 +223,21 @@ def _new_host():
     return QuietHost()
 
 
+def _group_of(jurisdiction: Jurisdiction) -> tuple[str, ...]:
+    """The durable_rules ruleset a jurisdiction's classes are evaluated in: one per set of
+    frameworks, holding only the rules those frameworks (and policy) can fire."""
+    return tuple(sorted(jurisdiction.frameworks))
+
+
 def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, JurisdictionTable]:
-    """Evaluate every input class of every jurisdiction through durable_rules."""
+    """Evaluate every input class of every jurisdiction through durable_rules.
+
+    Jurisdictions are grouped by their set of frameworks and each group gets a ruleset
+    of its own with just the rules of those frameworks and the policy rules (the rules
+    of other frameworks could never fire there: their framework test fails). A fact is
+    then matched against tens of rules instead of all of them, and no ruleset grows
+    past durable_rules' limits as places are added (bench/results.md, growth).
+    """
     import durable_rules_engine
 
     rules = [*policy_rules(ruleset), *ruleset.rules]
@@ -236,21 +249,35 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
             fired.append(index)
         return run
 
-    definition = {f"v{index}": {"all": [{"m": {"$and": durable_condition(v)}}], "run": action(index)}
-                  for index, v in enumerate(variants)}
-    # A catch-all rule: asserting a fact nothing handles raises, and deleting its
-    # state afterwards can segfault the C core.
-    definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
-                               "run": lambda _c: None}
-    name = f"rightsgate_{next(_ruleset_names)}"
+    groups = {_group_of(j) for j in ruleset.jurisdictions.values()}
+    definitions = {}
+    names = {}
+    # The rules a group's places can reach, so a place is checked against those only
+    # (not every rule of every framework: that is places x rules, 25 M checks at 100x).
+    group_rules = {group: [r for r in rules if r.framework == "*" or r.framework in group]
+                   for group in groups}
+    for group in sorted(groups):
+        definition = {f"v{index}": {"all": [{"m": {"$and": durable_condition(v)}}], "run": action(index)}
+                      for index, v in enumerate(variants)
+                      if v.rule.framework == "*" or v.rule.framework in group}
+        # A catch-all rule: asserting a fact nothing handles raises, and deleting its
+        # state afterwards can segfault the C core.
+        definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
+                                   "run": lambda _c: None}
+        names[group] = f"rightsgate_{next(_ruleset_names)}"
+        definitions[names[group]] = definition
     tables: dict[str, JurisdictionTable] = {}
     with _DURABLE_LOCK:
         host = _new_host()
-        host.set_rulesets({name: copy.copy(definition)})
-        handle = host.get_ruleset(name)._handle
+        handles = []
         try:
+            for name, definition in definitions.items():
+                host.set_rulesets({name: copy.copy(definition)})
+                handles.append(host.get_ruleset(name)._handle)
             for jurisdiction in ruleset.jurisdictions.values():
-                reach = [r for r in rules if rule_reaches(r, jurisdiction)]
+                group = _group_of(jurisdiction)
+                name = names[group]
+                reach = [r for r in group_rules[group] if rule_reaches(r, jurisdiction)]
                 extra = {ruleset.policy.minimum_signup_age}
                 if any(e.kind == "age_gate" and e.fields.get("digital_consent_age", 0) is None
                        for r in reach for e in r.effects):
@@ -270,7 +297,8 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
                         ruleset, jurisdiction, axes, cls, hits, problems)
                 tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions)
         finally:
-            durable_rules_engine.delete_ruleset(handle)
+            for handle in handles:
+                durable_rules_engine.delete_ruleset(handle)
     return tables
 
 
