@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from engine.localise import Localiser
 
@@ -14,19 +16,25 @@ MAX_PREFERENCES = 12
 MAX_MEMO = 4096
 
 
-def language_preferences(explicit: str | None) -> tuple[str, ...]:
-    """Return the caller's languages, best first: the `locale` parameter, else Accept-Language."""
+def language_preferences(explicit: str | None, accept_language: str | None) -> tuple[str, ...]:
+    """Return the caller's languages, best first: the `locale` parameter, else Accept-Language.
+
+    `accept_language` is the raw header value (or None); it is parsed exactly as
+    werkzeug's `request.accept_languages` does.
+    """
     if explicit:
         # The parameter is the application's choice for this person: it alone decides,
         # so the header a browser adds cannot override it.
         return (explicit,)
     # Werkzeug parses q-values and sorts best first; q=0 means "not this one".
-    return tuple(lang for lang, quality in request.accept_languages if quality > 0)[:MAX_PREFERENCES]
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    return tuple(lang for lang, quality in accepted if quality > 0)[:MAX_PREFERENCES]
 
 
-def served_locale(localiser: Localiser, memo: dict[tuple[str, ...], str], explicit: str | None) -> str:
+def served_locale(localiser: Localiser, memo: dict[tuple[str, ...], str], explicit: str | None,
+                  accept_language: str | None) -> str:
     """Return the shipped locale tag to answer in (`memo` belongs to `localiser`)."""
-    preferences = language_preferences(explicit)
+    preferences = language_preferences(explicit, accept_language)
     tag = memo.get(preferences)
     if tag is None:
         # Negotiation costs more than the cached response it picks, and browsers send
@@ -43,7 +51,8 @@ def init_negotiation(app: Flask) -> None:
 
     @app.before_request
     def _accept() -> None:
-        if request.method == "OPTIONS" or "Accept" not in request.headers:
+        # The environ key is what `"Accept" in request.headers` looks up, without its cost.
+        if request.method == "OPTIONS" or "HTTP_ACCEPT" not in request.environ:
             return
         if request.accept_mimetypes.best_match(SERVED_TYPES) is None:
             raise ApiProblem("not-acceptable",

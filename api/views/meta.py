@@ -32,7 +32,8 @@ def _reference(kind: str, schema: Schema, build: Callable[[Active, str], dict[st
     """Answer a reference endpoint in the negotiated locale, from the response cache."""
     args = load_query(LOCALE_QUERY, request.args)
     active: Active = reloader().active
-    tag = served_locale(active.localiser, active.languages, args.get("locale"))
+    tag = served_locale(active.localiser, active.languages, args.get("locale"),
+                        request.headers.get("Accept-Language"))
     annotate(ruleset=active.snapshot.version, locale=tag)
     key: Hashable = (kind, tag)
     entry = active.cache.get(key)

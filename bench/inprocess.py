@@ -1,0 +1,356 @@
+"""In-process decision cost: the request path without WSGI and Flask.
+
+Every method below gets the same prepared requests from bench/mix.py, i.e. what the
+view hands to the decision functions: the raw query string (`request.query_string`)
+or the raw POST body, and the two headers that matter (Accept-Language, Sec-GPC) in a
+plain dict. Each returns the response body bytes.
+
+- floor: `table[(raw query or body, Sec-GPC, Accept-Language)]`: the already
+  serialised responses in a dict keyed by the raw request; the cheapest conceivable
+  service (build a key from what the request carries, look it up). The ≤ 3× target
+  is against this.
+- dict[key]: the same lookup with the key already built (for reference: no service
+  gets its key for free).
+- warm: `api.views.decision.decide_query` / `decide_body`, the functions the views
+  call, in the steady state: this raw input was answered before (Active.answers).
+- warm, new input: the same functions with the answer memo off: query parsing
+  (werkzeug) or JSON decoding, the marshmallow schemas, jurisdiction, locale
+  negotiation (memoised), input class, ResponseCache hit. This is every request
+  before the memo existed, and today any input not seen before whose class is
+  cached (a fresh birthdate, a new Accept-Language string).
+- cold: memo and response cache off: the above + Snapshot lookup + render (localise)
+  + response schema dump + JSON encode + ETag.
+- naive: the design the Snapshot replaces. The same rules compiled once into a
+  durable_rules ruleset (engine.compiler's variants, conditions and facts); per
+  request the same parsing and schemas, then a fact asserted and its state deleted,
+  the fired rules resolved (engine.resolve), rendered, dumped and encoded; no caches.
+
+Timing: `time.perf_counter_ns`; methods interleaved round by round (A/B/A/B) so
+drift and noise hit all of them alike. Two views of the same work: per-op means of
+whole batches (median over rounds; little timer overhead, used for the ratios) and
+individually timed calls (p50/p99 per op; each includes one timer call, shown as
+"empty call").
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import itertools
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from api.arguments import load_body, load_query
+from api.etag import AnswerMemo, ResponseCache
+from api.negotiation import served_locale
+from api.reload import Active, RulesReloader
+from api.views import encode
+from api.views.decision import (
+    BODY_SCHEMA,
+    QUERY_SCHEMA,
+    RESPONSE_SCHEMA,
+    decide_body,
+    decide_query,
+    parse_json_object,
+    parse_query,
+)
+from engine import Snapshot, compiler
+from engine.classes import InputClass
+from engine.decision import Decision
+from engine.errors import ProblemList
+from engine.localise import DEFAULT_LOCALES_DIR, Localiser
+from engine.render import render_decision
+from engine.resolve import Fired, resolve_class
+
+from .mix import Request
+
+Prepared = tuple[bytes, dict[str, str]]  # (raw query string or body, headers)
+
+
+# -- the naive per-request durable_rules design -----------------------------------------
+
+
+class NaiveDurable:
+    """Evaluate every request through durable_rules, as a design without a Snapshot would."""
+
+    _names = itertools.count()
+
+    def __init__(self, active: Active) -> None:
+        import durable_rules_engine
+
+        self._delete_ruleset = durable_rules_engine.delete_ruleset
+        self.active = active
+        snapshot = active.snapshot
+        ruleset = snapshot.ruleset
+        rules = [*compiler.policy_rules(ruleset), *ruleset.rules]
+        self.variants = [v for rule in rules for v in compiler.variants_of(rule, ruleset)]
+        self.fired: list[int] = []
+
+        def action(index: int) -> Callable[[Any], None]:
+            def fire(_context: Any) -> None:
+                self.fired.append(index)
+            return fire
+
+        definition: dict[str, Any] = {
+            f"v{i}": {"all": [{"m": {"$and": compiler.durable_condition(v)}}], "run": action(i)}
+            for i, v in enumerate(self.variants)}
+        definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
+                                   "run": lambda _c: None}
+        self.name = f"bench_naive_{next(self._names)}"
+        self.host = compiler._new_host()
+        with compiler._DURABLE_LOCK:
+            self.host.set_rulesets({self.name: copy.copy(definition)})
+        self.handle = self.host.get_ruleset(self.name)._handle
+        self._sids = itertools.count()
+        # The class axes only describe the decision (its age range and validity); the
+        # rules themselves see the request's real age and date.
+        self.axes = {code: table.axes for code, table in snapshot.tables.items()}
+
+    def decide(self, code: str, age: int | None, gpc: bool, as_of: Any) -> Decision:
+        """Assert this request as a fact, collect the rules that fired, resolve them."""
+        ruleset = self.active.snapshot.ruleset
+        jurisdiction = ruleset.jurisdictions[code]
+        axes = self.axes[code]
+        cls = InputClass(code, axes.band_of(age), age, bool(gpc), axes.interval_of(as_of), as_of)
+        sid = f"r{next(self._sids)}"
+        with compiler._DURABLE_LOCK:  # durable_rules is not thread-safe: a real design needs this
+            self.fired.clear()
+            state = self.host.assert_fact(self.name, compiler.fact_for(jurisdiction, cls, sid))
+            self.host.delete_state(self.name, sid)
+            fired = sorted(set(self.fired))
+        if isinstance(state, dict) and state.get("exception"):
+            raise RuntimeError(f"durable_rules action failed: {state['exception']}")
+        hits = [Fired(self.variants[i].rule, self.variants[i].age, self.variants[i].effects,
+                      self.variants[i].name) for i in fired]
+        problems = ProblemList()
+        decision = resolve_class(ruleset, jurisdiction, axes, cls, hits, problems)
+        problems.raise_if_any()
+        return decision
+
+    def _answer(self, args: Any, headers: dict[str, str]) -> bytes:
+        active = self.active
+        snapshot = active.snapshot
+        gpc = args.gpc or (headers.get("Sec-GPC") or "").strip() == "1"
+        resolution = snapshot.resolve(args.jurisdiction)
+        tag = served_locale(active.localiser, active.languages, args.locale, headers.get("Accept-Language"))
+        decision = self.decide(resolution.code, args.age, gpc, args.as_of)
+        body = render_decision(snapshot, active.localiser, decision, resolution, tag, args.as_of, gpc)
+        return encode(RESPONSE_SCHEMA.dump(body))
+
+    def answer_query(self, query: bytes, headers: dict[str, str]) -> bytes:
+        """GET: the same parsing and schemas as the service, then per-request evaluation."""
+        return self._answer(load_query(QUERY_SCHEMA, parse_query(query)), headers)
+
+    def answer_body(self, raw: bytes, headers: dict[str, str]) -> bytes:
+        """POST: the same parsing and schemas as the service, then per-request evaluation."""
+        return self._answer(load_body(BODY_SCHEMA, parse_json_object(raw)), headers)
+
+    def close(self) -> None:
+        """Free the C-side ruleset."""
+        self._delete_ruleset(self.handle)
+
+
+# -- measurement --------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-quantile (0..1) of `values`, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _batch(fn: Callable[[Any, Any], Any], items: Sequence[tuple[Any, Any]]) -> float:
+    clock = time.perf_counter_ns
+    start = clock()
+    for a, h in items:
+        fn(a, h)
+    return (clock() - start) / len(items)
+
+
+def _each(fn: Callable[[Any, Any], Any], items: Sequence[tuple[Any, Any]], out: list[int]) -> None:
+    clock = time.perf_counter_ns
+    for a, h in items:
+        start = clock()
+        fn(a, h)
+        out.append(clock() - start)
+
+
+@dataclass
+class MethodResult:
+    """What one method cost in one phase: per-op batch means (one per round) and single calls."""
+
+    name: str
+    batch_ns: list[float] = field(default_factory=list)
+    samples_ns: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        """Median of batch means; p50/p99 of single calls."""
+        nan = float("nan")
+        return {
+            "batch_median_ns": statistics.median(self.batch_ns) if self.batch_ns else nan,
+            "p50_ns": percentile(self.samples_ns, 0.50) if self.samples_ns else nan,
+            "p99_ns": percentile(self.samples_ns, 0.99) if self.samples_ns else nan,
+            "rounds": len(self.batch_ns),
+            "calls_timed": len(self.samples_ns),
+        }
+
+
+Method = tuple[str, Callable[[Any, Any], Any], list]
+
+
+def _phase(methods: list[Method], *, rounds: int, sample_rounds: int,
+           chunk: int | None = None) -> dict[str, MethodResult]:
+    """Run `methods` interleaved, rotating their order every round (A/B/C, B/C/A, ...).
+
+    With `chunk`, each round times a different slice of `chunk` requests (for slow
+    methods); every method gets the same slice in the same round.
+    """
+    results = {name: MethodResult(name) for name, _, _ in methods}
+    size = len(methods[0][2])
+    step = chunk or size
+    gc.collect()
+    for r in range(rounds):
+        order = methods[r % len(methods):] + methods[:r % len(methods)]
+        start = (r * step) % size
+        for name, fn, items in order:
+            its = items if chunk is None else (items * 2)[start:start + chunk]
+            results[name].batch_ns.append(_batch(fn, its))
+    for r in range(sample_rounds):
+        order = methods[r % len(methods):] + methods[:r % len(methods)]
+        for start in range(0, size, step):
+            for name, fn, items in order:
+                _each(fn, items[start:start + step], results[name].samples_ns)
+    return results
+
+
+def make_active(rules_dir: Path | str, locales_dir: Path | str = DEFAULT_LOCALES_DIR,
+                cache_size: int = 2048) -> Active:
+    """The Active a worker serves from (built as create_app builds it, without Flask)."""
+    return RulesReloader(Path(rules_dir), Path(locales_dir), 0, cache_size).active
+
+
+def active_for(snapshot: Snapshot, cache_size: int = 2048) -> Active:
+    """An Active around an already built Snapshot (as the reloader would build it)."""
+    return Active(snapshot, Localiser(DEFAULT_LOCALES_DIR), "bench", ResponseCache(cache_size), "", "",
+                  answers=AnswerMemo(cache_size))
+
+
+def prepare(mix: Sequence[Request], method: str) -> list[Prepared]:
+    """The mix as the views hand it to decide_query (GET) or decide_body (POST)."""
+    if method == "GET":
+        return [(r.query_string(), r.header_dict()) for r in mix]
+    return [(r.body(), r.header_dict()) for r in mix]
+
+
+def measure(active: Active, mix: Sequence[Request], *, method: str, rounds: int, sample_rounds: int,
+            slow_rounds: int, slow_batch: int, naive: NaiveDurable | None = None,
+            verify: bool = True) -> dict[str, Any]:
+    """Time every method on `mix` sent as `method` (GET or POST); return summaries and ratios."""
+    items = prepare(mix, method)
+    decide = decide_query if method == "GET" else decide_body
+    no_memo = replace(active, answers=AnswerMemo(0))
+    cold_active = replace(active, answers=AnswerMemo(0), cache=ResponseCache(0))
+
+    # One pass warms the memo and the response cache and fills the floor's table.
+    table = {(a, h.get("Sec-GPC"), h.get("Accept-Language")): decide(active, a, h).body for a, h in items}
+    if len(table) != len(items):
+        raise RuntimeError("the mix holds duplicate requests; the floor table would be smaller")
+    keys = [((a, h.get("Sec-GPC"), h.get("Accept-Language")), None) for a, h in items]
+
+    def floor(a: bytes, h: dict[str, str]) -> bytes:
+        return table[(a, h.get("Sec-GPC"), h.get("Accept-Language"))]
+
+    def bare(k: tuple, _h: None) -> bytes:
+        return table[k]
+
+    def warm(a: bytes, h: dict[str, str]) -> bytes:
+        return decide(active, a, h).body
+
+    def warm_new(a: bytes, h: dict[str, str]) -> bytes:
+        return decide(no_memo, a, h).body
+
+    def cold(a: bytes, h: dict[str, str]) -> bytes:
+        return decide(cold_active, a, h).body
+
+    def empty(_a: bytes, _h: dict[str, str]) -> None:
+        return None
+
+    naive_fn = None
+    if naive is not None:
+        naive_fn = naive.answer_query if method == "GET" else naive.answer_body
+
+    checked = 0
+    if verify:
+        for a, h in items:
+            expected = floor(a, h)
+            got = {"warm": warm(a, h), "warm, new input": warm_new(a, h), "cold": cold(a, h)}
+            if naive_fn is not None:
+                got["naive"] = naive_fn(a, h)
+            for name, body in got.items():
+                if body != expected:
+                    raise RuntimeError(f"{method} {name} answered differently from the cached answer "
+                                       f"for {a!r} {h!r}")
+            checked += 1
+
+    # Phase 1, the lookup: the floor against the warm path, nothing heavy in between.
+    lookup = _phase([("empty call", empty, items), ("dict[key]", bare, keys), ("floor", floor, items),
+                     ("warm", warm, items)], rounds=rounds, sample_rounds=sample_rounds)
+    # Phase 2, the work: everything that parses, renders or evaluates, interleaved with
+    # the floor and the warm path again, which now run right after heavy work (colder
+    # CPU caches, as in a server where the framework runs between two lookups).
+    heavy: list[Method] = [("floor", floor, items), ("warm", warm, items),
+                           ("warm, new input", warm_new, items), ("cold", cold, items)]
+    if naive_fn is not None:
+        heavy.append(("naive durable_rules", naive_fn, items))
+    work = _phase(heavy, rounds=slow_rounds, sample_rounds=1, chunk=slow_batch)
+
+    one = {name: res.summary() for name, res in lookup.items()}
+    two = {name: res.summary() for name, res in work.items()}
+    empty_ns = one["empty call"]["batch_median_ns"]
+    for phase in (one, two):
+        floor_ns = phase["floor"]["batch_median_ns"]
+        for s in phase.values():
+            s["x_floor"] = s["batch_median_ns"] / floor_ns
+            s["x_floor_net"] = max(s["batch_median_ns"] - empty_ns, 0) / max(floor_ns - empty_ns, 1e-9)
+    ratios = {
+        "warm_x_floor": one["warm"]["x_floor"],
+        "warm_x_floor_p50": one["warm"]["p50_ns"] / one["floor"]["p50_ns"],
+        "warm_x_floor_after_work": two["warm"]["x_floor"],
+        "warm_new_x_floor": two["warm, new input"]["x_floor"],
+        "cold_x_floor": two["cold"]["x_floor"],
+    }
+    if naive_fn is not None:
+        naive_ns = two["naive durable_rules"]["batch_median_ns"]
+        ratios["naive_over_warm"] = naive_ns / two["warm"]["batch_median_ns"]
+        ratios["naive_over_warm_new"] = naive_ns / two["warm, new input"]["batch_median_ns"]
+        ratios["naive_over_cold"] = naive_ns / two["cold"]["batch_median_ns"]
+    sizes = sorted(map(len, table.values()))
+    return {"method": method, "requests": len(items), "verified": checked, "lookup": one, "work": two,
+            "ratios": ratios, "memo_entries": len(active.answers), "cache_entries": len(active.cache),
+            "body_bytes": {"min": sizes[0], "median": sizes[len(sizes) // 2], "max": sizes[-1]}}
+
+
+PARAMS = {
+    "smoke": {"rounds": 10, "sample_rounds": 2, "slow_rounds": 4, "slow_batch": 10},
+    "full": {"rounds": 400, "sample_rounds": 40, "slow_rounds": 60, "slow_batch": 20},
+}
+
+
+def run(rules_dir: Path | str, mix: Sequence[Request], *, smoke: bool,
+        with_naive: bool = True) -> dict[str, Any]:
+    """Measure GET and POST on `mix` against the rules in `rules_dir`."""
+    active = make_active(rules_dir)
+    naive = NaiveDurable(active) if with_naive else None
+    params = PARAMS["smoke" if smoke else "full"]
+    try:
+        out: dict[str, Any] = {"params": params}
+        for method in ("GET", "POST"):
+            out[method] = measure(active, mix, method=method, naive=naive, **params)
+        return out
+    finally:
+        if naive is not None:
+            naive.close()

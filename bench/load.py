@@ -1,0 +1,146 @@
+"""Load and reload: time and peak memory to load, validate, compile and precompute.
+
+Each measurement runs in a fresh process (`python -m bench.load --child RULES_DIR`),
+so peak memory is that of loading and nothing else, and the first load pays what a
+starting server pays (imports excepted: they are timed apart). In that process:
+
+- floor: parse the same YAML files with the fastest safe loader PyYAML has (libyaml's
+  CSafeLoader when present): the least any loader must do. Load time is reported as
+  a ratio to it, measured in the same process.
+- load + validate (engine.load_rules), compile + precompute (engine.build_snapshot:
+  durable_rules ruleset, every input class evaluated, version hash), both cold;
+- reload: load_snapshot again in the now warm process (what the rules watcher does);
+- peak RSS (VmHWM) before and after, and the Snapshot's size: the Python heap it
+  keeps alive (tracemalloc, in a separate process because tracing slows loading down);
+- the translations (engine.localise.Localiser), which a server also loads at start.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _maxrss_mib() -> float:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(rules_dir: str, trace: bool = False) -> dict[str, Any]:
+    """Measure one cold load in this (fresh) process; return the numbers."""
+    out: dict[str, Any] = {"rss_start_mib": _rss_mib()}
+    started = time.perf_counter()
+    import yaml
+
+    import engine  # noqa: F401  (timed: the imports a server pays once)
+    from engine import build_snapshot, load_rules, load_snapshot
+    from engine.localise import Localiser
+
+    out["import_s"] = time.perf_counter() - started
+    files = sorted(Path(rules_dir).rglob("*.yaml"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    out["yaml_loader"] = loader.__name__
+    out["files"] = len(files)
+    out["bytes"] = sum(f.stat().st_size for f in files)
+    if trace:
+        import tracemalloc
+
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        snapshot = load_snapshot(rules_dir)
+        current, peak = tracemalloc.get_traced_memory()
+        out["snapshot_heap_mib"] = (current - before) / 2**20
+        out["load_heap_peak_mib"] = (peak - before) / 2**20
+        out["classes"] = sum(len(t.decisions) for t in snapshot.tables.values())
+        return out
+    rss_before = _maxrss_mib()
+    started = time.perf_counter()
+    for f in files:
+        with f.open("rb") as handle:
+            yaml.load(handle, Loader=loader)  # a safe loader
+    out["yaml_floor_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    ruleset = load_rules(rules_dir)
+    out["load_validate_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    snapshot = build_snapshot(ruleset, rules_dir)
+    out["compile_precompute_s"] = time.perf_counter() - started
+    out["total_s"] = out["load_validate_s"] + out["compile_precompute_s"]
+    out["peak_rss_mib"] = _maxrss_mib()
+    out["peak_rss_increase_mib"] = out["peak_rss_mib"] - rss_before
+    out["rss_after_load_mib"] = _rss_mib()
+    out["classes"] = sum(len(t.decisions) for t in snapshot.tables.values())
+    out["jurisdictions"] = len(snapshot.tables)
+    out["rules"] = len(ruleset.rules)
+    started = time.perf_counter()
+    Localiser()
+    out["localiser_s"] = time.perf_counter() - started
+    reloads = []
+    for _ in range(3):
+        started = time.perf_counter()
+        load_snapshot(rules_dir)
+        reloads.append(time.perf_counter() - started)
+    out["reload_s"] = statistics.median(reloads)
+    out["reload_runs_s"] = reloads
+    return out
+
+
+def measure(rules_dir: Path, *, app_root: Path = ROOT, trace: bool = False, timeout: float = 600) -> dict:
+    """Run `child` in a fresh interpreter with `app_root`'s engine; return its JSON."""
+    cmd = [sys.executable, "-m", "bench.load", "--child", str(rules_dir)] + (["--trace"] if trace else [])
+    env_path = f"{app_root}:{ROOT}"
+    proc = subprocess.run(cmd, cwd=app_root, capture_output=True, text=True, timeout=timeout,
+                          env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+    if proc.returncode != 0:
+        raise RuntimeError(f"load child failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run(*, smoke: bool, rules_dir: Path = ROOT / "rules", compare_root: Path | None = None) -> dict[str, Any]:
+    """Cold loads in fresh processes (alternating with `compare_root`'s engine if given)."""
+    repeats = 1 if smoke else 5
+    runs: dict[str, list[dict]] = {"current": []}
+    if compare_root is not None:
+        runs["before"] = []
+    for _ in range(repeats):
+        runs["current"].append(measure(rules_dir))
+        if compare_root is not None:
+            runs["before"].append(measure(compare_root / "rules", app_root=compare_root))
+    traced = measure(rules_dir, trace=True)
+    out: dict[str, Any] = {"repeats": repeats, "traced": traced, "runs": runs}
+    for name, results in runs.items():
+        keys = ("import_s", "yaml_floor_s", "load_validate_s", "compile_precompute_s", "total_s", "reload_s",
+                "localiser_s", "peak_rss_increase_mib", "peak_rss_mib", "rss_after_load_mib")
+        med = {k: statistics.median(r[k] for r in results) for k in keys}
+        med["total_x_yaml"] = med["total_s"] / med["yaml_floor_s"]
+        med["classes"] = results[0]["classes"]
+        med["jurisdictions"] = results[0]["jurisdictions"]
+        med["rules"] = results[0]["rules"]
+        med["yaml_loader"] = results[0]["yaml_loader"]
+        med["total_runs_s"] = [round(r["total_s"], 3) for r in results]
+        out[name] = med
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "--child":
+        print(json.dumps(child(sys.argv[2], trace="--trace" in sys.argv)))
+    else:
+        print(json.dumps(run(smoke="--smoke" in sys.argv), indent=1))
