@@ -139,7 +139,19 @@ def _handle_http(error: HTTPException) -> Response:
     return problem_response(ptype, status, detail, headers=headers)
 
 
+# The WSGI server raises its own exceptions from wsgi.input when the bytes of a body are
+# malformed (gunicorn: a bad chunk size or terminator). They are the client's doing: 400.
+_SERVER_INPUT_ERROR_MODULES = ("gunicorn.http.errors",)
+
+
 def _handle_unexpected(error: Exception) -> Response:
+    if type(error).__module__ in _SERVER_INPUT_ERROR_MODULES:
+        # Their text quotes the client's bytes, which can hold personal data: name the type only.
+        log.warning("unreadable request body (%s) on %s %s", type(error).__name__, request.method,
+                    request.path)
+        return problem_response(PROBLEM_TYPES["malformed-body"], 400,
+                                "The request body could not be read: its chunked encoding is broken.",
+                                [FieldError(None, "body", "unreadable body")])
     # The traceback goes to our log, never to the client.
     log.exception("unhandled %s on %s %s", type(error).__name__, request.method, request.path)
     ptype = PROBLEM_TYPES["internal"]

@@ -25,7 +25,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = {p.slug: p for p in (
                 "inconsistent with another; `errors` names each one."),
     ProblemType("malformed-body", 400, "Malformed request body",
                 "The POST body is not a single JSON object in UTF-8 (syntax error, array, scalar, "
-                "empty body, NaN/Infinity, nesting too deep)."),
+                "empty body, NaN/Infinity, nesting too deep), or its chunked encoding is broken."),
     ProblemType("bad-request", 400, "Bad request",
                 "The HTTP request itself could not be understood."),
     ProblemType("not-found", 404, "Not found", "No endpoint has this path."),

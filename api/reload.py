@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import threading
 import time
 import weakref
@@ -36,7 +37,7 @@ from typing import Any
 from engine import RuleSetInvalid, Snapshot, load_snapshot
 from engine.localise import Localiser
 
-from .etag import ResponseCache
+from .etag import AnswerMemo, ResponseCache
 
 log = logging.getLogger("rightsgate.reload")
 
@@ -46,6 +47,8 @@ WATCHED_SUFFIXES = {"rules": (".yaml", ".yml"), "locales": (".po", ".pot", ".yam
 SETTLE_SECONDS = 0.2
 # rules/frameworks/x.yaml and locales/<lang>/LC_MESSAGES/messages.po are the deepest files.
 MAX_DEPTH = 3
+# A watched file is hashed up to this many bytes (its size is hashed too).
+MAX_HASHED_BYTES = 64 * 1024 * 1024
 
 _REGISTRY: weakref.WeakSet[RulesReloader] = weakref.WeakSet()
 
@@ -82,16 +85,42 @@ def stat_fingerprint(root: Path, suffixes: tuple[str, ...]) -> tuple:
     return tuple(items)
 
 
+def _file_digest(path: Path) -> bytes | None:
+    """Hash a regular file in bounded memory and time; None if it cannot be read.
+
+    A rule file can be a symlink to a device or a pipe (git commits symlinks): reading
+    /dev/zero whole would exhaust memory and opening a FIFO would block forever, so the
+    file is opened without blocking and only a regular file is read, in chunks, up to
+    MAX_HASHED_BYTES (the loader refuses anything near that size anyway).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return f"not a regular file: mode {info.st_mode:o}".encode()
+        sha = hashlib.sha256(str(info.st_size).encode() + b"\0")
+        remaining = MAX_HASHED_BYTES
+        try:
+            while remaining > 0 and (chunk := handle.read(min(1 << 20, remaining))):
+                sha.update(chunk)
+                remaining -= len(chunk)
+        except OSError:
+            return None
+    return sha.digest()
+
+
 def content_fingerprint(root: Path, suffixes: tuple[str, ...]) -> str:
     """Return a hash of the names and bytes of the watched files under `root`."""
     sha = hashlib.sha256()
     for path in _files(root, suffixes):
-        try:
-            data = path.read_bytes()
-        except OSError:
+        digest = _file_digest(path)
+        if digest is None:
             continue
         sha.update(str(path.relative_to(root)).encode() + b"\0")
-        sha.update(hashlib.sha256(data).digest())
+        sha.update(digest)
     return sha.hexdigest()
 
 
@@ -112,6 +141,8 @@ class Active:
     rules_content: str  # content hashes of the files this snapshot and localiser came from
     locales_content: str
     languages: dict = field(default_factory=dict)  # Accept-Language -> served tag, for `localiser`
+    # raw request input -> finished answer (views.decision); dies with this snapshot and localiser
+    answers: AnswerMemo = field(default_factory=lambda: AnswerMemo(0))
 
 
 def _utc(ts: float | None) -> str | None:
@@ -146,7 +177,7 @@ class RulesReloader:
         localiser = Localiser(self.locales_dir)
         self._seen = (rules_fp.stat, locales_fp.stat)
         self.active = Active(snapshot, localiser, locales_fp.content[:16], ResponseCache(cache_size),
-                             rules_fp.content, locales_fp.content)
+                             rules_fp.content, locales_fp.content, answers=AnswerMemo(cache_size))
         self.status.last_reload_at = snapshot.loaded_at
         _REGISTRY.add(self)
 
@@ -256,6 +287,7 @@ class RulesReloader:
             rules_fp.content if rules_changed else active.rules_content,
             locales_fp.content if locales_changed else active.locales_content,
             {} if locales_changed else active.languages,
+            active.answers if same else AnswerMemo(self.cache_size),
         )
         self.status.last_reload_at = time.time()
         log.info("rule files changed; no answer changed" if same else "reloaded", extra={
