@@ -17,14 +17,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, Response
 
 from .config import load_settings
 from .cors import init_cors
 from .errors import register_error_handlers
 from .etag import CachedBody, body_etag
 from .logging import RequestLogMiddleware, annotate, configure_logging
-from .negotiation import init_negotiation
+from .negotiation import check_accept
 from .reload import RulesReloader
 from .security import ProductionFlask, init_security_headers, refuse_debug_server
 from .spec import spec_json
@@ -50,16 +50,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     spec = spec_json()
     app.extensions[OPENAPI_KEY] = CachedBody(spec, body_etag("openapi", spec))
 
-    # The watcher starts in the serving process, never in one that is about to fork
-    # (gunicorn's preload master): lazily here, or from gunicorn's post_fork hook.
-    app.before_request(reloader.ensure_running)
+    preflight = init_cors(app, app.config["RIGHTSGATE_CORS_ORIGINS"])
 
+    # One hook, not one per concern: Flask looks up and wraps each hook per request.
     @app.before_request
-    def _log_version() -> None:
+    def _before_request() -> Response | None:
+        # The watcher starts in the serving process, never in one that is about to fork
+        # (gunicorn's preload master): lazily here, or from gunicorn's post_fork hook.
+        reloader.ensure_running()
         annotate(ruleset=reloader.active.snapshot.version)  # views refine it with their own
+        if preflight is not None:
+            answer = preflight()  # preflights before the Accept check
+            if answer is not None:
+                return answer
+        check_accept()
+        return None
 
-    init_cors(app, app.config["RIGHTSGATE_CORS_ORIGINS"])  # preflights before the Accept check
-    init_negotiation(app)
     init_security_headers(app)
     register_error_handlers(app)
     register_blueprints(app)

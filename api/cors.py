@@ -8,7 +8,7 @@ which a browser reads as "not allowed".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from flask import Flask, Response, request
 
@@ -17,11 +17,16 @@ EXPOSE_HEADERS = "ETag, Content-Language"
 PREFLIGHT_MAX_AGE = "600"
 
 
-def init_cors(app: Flask, origins: Iterable[str]) -> None:
-    """Answer preflights and add CORS headers for the origins in `origins`."""
+def init_cors(app: Flask, origins: Iterable[str]) -> Callable[[], Response | None] | None:
+    """Add CORS headers for the origins in `origins`; return the preflight answer.
+
+    The returned function (None when CORS is closed) answers a preflight, or returns None
+    for any other request; the app calls it from its before-request hook, before the
+    Accept check.
+    """
     allowed = frozenset(origins)
     if not allowed:
-        return
+        return None
     any_origin = "*" in allowed
 
     def allow_origin() -> str | None:
@@ -32,8 +37,7 @@ def init_cors(app: Flask, origins: Iterable[str]) -> None:
             return "*"
         return origin if origin in allowed else None
 
-    @app.before_request
-    def _preflight() -> Response | None:
+    def preflight() -> Response | None:
         if (request.method != "OPTIONS" or request.url_rule is None
                 or "Access-Control-Request-Method" not in request.headers):
             return None
@@ -60,3 +64,5 @@ def init_cors(app: Flask, origins: Iterable[str]) -> None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
         return response
+
+    return preflight

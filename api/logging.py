@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -104,11 +105,46 @@ def annotate(**fields: Any) -> None:
     request.environ.setdefault(ENVIRON_KEY, {}).update(fields)
 
 
+_encode_str = json.encoder.encode_basestring  # what _ENCODER does to a str (ensure_ascii=False)
+# The request line as JsonFormatter writes it for `request_log` (same keys, same order).
+_REQUEST_LINE = ('{"ts": "%s.%03dZ", "level": "info", "logger": "rightsgate.request", "pid": %d, '
+                 '"message": "request", "event": "request", "method": %s, "path": %s, "status": %s, '
+                 '"duration_ms": %s, "ruleset": %s, "jurisdiction": %s, "locale": %s}\n')
+
+
+def _json_value(value: Any) -> str:
+    if type(value) is str:
+        return _encode_str(value)
+    return _ENCODER.encode(value)
+
+
+def _direct_handler() -> StderrHandler | None:
+    """Return our handler when it alone would get `request_log`'s records unchanged.
+
+    Then a request line can be written straight to its stream: what `Logger.handle` would
+    do (no filter, no other handler, the JSON formatter) minus the LogRecord and the
+    formatter's work per record. Anything else configured (a test's handler, a filter,
+    another formatter) gets the ordinary logging path.
+    """
+    parent = request_log.parent
+    if (request_log.handlers or request_log.filters or request_log.disabled or not request_log.propagate
+            or parent is None or parent.name != "rightsgate" or parent.filters or parent.disabled
+            or parent.propagate or len(parent.handlers) != 1):
+        return None
+    handler = parent.handlers[0]
+    if (type(handler) is not StderrHandler or not getattr(handler, _HANDLER_MARK, False)
+            or type(handler.formatter) is not JsonFormatter or handler.filters
+            or handler.level > logging.INFO):
+        return None
+    return handler
+
+
 class RequestLogMiddleware:
     """WSGI middleware that logs one line per request, whatever happened inside."""
 
     def __init__(self, app: Callable) -> None:
         self.app = app
+        self._second: tuple[int, str] = (-1, "")  # (a second, its text): one attribute, thread-safe
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -125,18 +161,39 @@ class RequestLogMiddleware:
             raise
         finally:
             if request_log.isEnabledFor(logging.INFO):
-                fields = environ.get(ENVIRON_KEY, {})
-                path = environ.get("PATH_INFO", "")
-                # makeRecord + handle is what `info` does, minus the search of the stack for
-                # the caller's file and line, which this line never shows (bench/results.md).
-                request_log.handle(request_log.makeRecord(
-                    request_log.name, logging.INFO, "", 0, "request", (), None, extra={
-                        "event": "request",
-                        "method": environ.get("REQUEST_METHOD", "")[:16],
-                        "path": path[:MAX_PATH],
-                        "status": status_holder[0] if status_holder else None,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                        "ruleset": fields.get("ruleset"),
-                        "jurisdiction": fields.get("jurisdiction"),
-                        "locale": fields.get("locale"),
-                    }))
+                self._log(environ, status_holder[0] if status_holder else None,
+                          round((time.perf_counter() - started) * 1000, 3))
+
+    def _log(self, environ: dict, status: int | None, duration_ms: float) -> None:
+        fields = environ.get(ENVIRON_KEY, {})
+        method = environ.get("REQUEST_METHOD", "")[:16]
+        path = environ.get("PATH_INFO", "")[:MAX_PATH]
+        handler = _direct_handler()
+        if handler is None:
+            # makeRecord + handle is what `info` does, minus the search of the stack for
+            # the caller's file and line, which this line never shows (bench/results.md).
+            request_log.handle(request_log.makeRecord(
+                request_log.name, logging.INFO, "", 0, "request", (), None, extra={
+                    "event": "request", "method": method, "path": path, "status": status,
+                    "duration_ms": duration_ms, "ruleset": fields.get("ruleset"),
+                    "jurisdiction": fields.get("jurisdiction"), "locale": fields.get("locale"),
+                }))
+            return
+        # The same line as JsonFormatter's, from a template, in one write (bench/notes.md).
+        now = time.time()
+        second, ts = self._second
+        if second != int(now):
+            second = int(now)
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, ts)
+        line = _REQUEST_LINE % (
+            ts, int((now - second) * 1000), os.getpid(), _encode_str(method), _encode_str(path),
+            "null" if status is None else status, repr(duration_ms), _json_value(fields.get("ruleset")),
+            _json_value(fields.get("jurisdiction")), _json_value(fields.get("locale")))
+        with handler.lock:  # type: ignore[union-attr]
+            try:
+                stream = handler.stream
+                stream.write(line)
+                stream.flush()
+            except Exception:
+                handler.handleError(logging.makeLogRecord({"msg": "request", "name": request_log.name}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -46,15 +46,12 @@ def served_locale(localiser: Localiser, memo: dict[tuple[str, ...], str], explic
     return tag
 
 
-def init_negotiation(app: Flask) -> None:
-    """Refuse requests whose Accept header rules out JSON (406)."""
-
-    @app.before_request
-    def _accept() -> None:
-        # The environ key is what `"Accept" in request.headers` looks up, without its cost.
-        if request.method == "OPTIONS" or "HTTP_ACCEPT" not in request.environ:
-            return
-        if request.accept_mimetypes.best_match(SERVED_TYPES) is None:
-            raise ApiProblem("not-acceptable",
-                             "This API only answers in application/json; send Accept: application/json "
-                             "(or */*).")
+def check_accept() -> None:
+    """Refuse a request whose Accept header rules out JSON (406); run before every view."""
+    # The environ key is what `"Accept" in request.headers` looks up, without its cost.
+    if request.method == "OPTIONS" or "HTTP_ACCEPT" not in request.environ:
+        return
+    if request.accept_mimetypes.best_match(SERVED_TYPES) is None:
+        raise ApiProblem("not-acceptable",
+                         "This API only answers in application/json; send Accept: application/json "
+                         "(or */*).")

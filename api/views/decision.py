@@ -24,7 +24,7 @@ from datetime import date
 from time import time as _now
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Request, Response, current_app, request
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.request import Request as SansioRequest
@@ -172,16 +172,18 @@ def _also_checking_jurisdiction(active: Active, raw: Any, location: str) -> Iter
 
 def read_json_body() -> bytes:
     """Return the raw body of a JSON request, or raise a 413/415 problem."""
-    if request.mimetype not in JSON_TYPES:
+    # The request object once, not through the context-local proxy at every use.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    if req.mimetype not in JSON_TYPES:
         raise ApiProblem("unsupported-media-type",
                          "Send the body as Content-Type: application/json.",
                          [FieldError("Content-Type", "header", "must be application/json")],
                          {"Accept-Post": "application/json"})
-    if request.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", ""):
+    if req.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", ""):
         raise ApiProblem("unsupported-media-type", "Send the body without a content coding (no gzip).",
                          [FieldError("Content-Encoding", "header", "must be identity")],
                          {"Accept-Encoding": "identity"})
-    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    charset = req.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise ApiProblem("unsupported-media-type", "JSON bodies must be UTF-8.",
                          [FieldError("Content-Type", "header", "charset must be utf-8")],
@@ -219,14 +221,15 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 def read_body() -> bytes:
     """Return the request body, or raise 413 past MAX_CONTENT_LENGTH (chunked or not)."""
-    limit = request.max_content_length
-    if request.content_length is not None or limit is None:
-        return request.get_data(cache=False)  # werkzeug refuses a long Content-Length up front
-    if not request.environ.get("wsgi.input_terminated"):
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    limit = req.max_content_length
+    if req.content_length is not None or limit is None:
+        return req.get_data(cache=False)  # werkzeug refuses a long Content-Length up front
+    if not req.environ.get("wsgi.input_terminated"):
         return b""  # no length and no de-chunking server: nothing can be read safely
     # Werkzeug's max-length stream stops quietly at the limit and would hand us a
     # truncated body; read one byte past the limit ourselves to tell "too large".
-    stream = request.environ["wsgi.input"]
+    stream = req.environ["wsgi.input"]
     chunks, size = [], 0
     while size <= limit:
         chunk = stream.read(min(64 * 1024, limit + 1 - size))
