@@ -39,17 +39,11 @@ def child(rules_dir: str, smoke: bool) -> dict[str, Any]:
     """Load `rules_dir` in this fresh process and time requests against it."""
     from bench import inprocess
     from bench.generate import describe
+    from bench.load import timed_load
     from bench.mix import build_mix
-    from engine import build_snapshot, load_rules
 
     out: dict[str, Any] = {"rss_start_mib": _rss_mib()}
-    started = time.perf_counter()
-    ruleset = load_rules(rules_dir)
-    out["load_validate_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    snapshot = build_snapshot(ruleset, rules_dir)
-    out["compile_precompute_s"] = time.perf_counter() - started
-    out["total_s"] = out["load_validate_s"] + out["compile_precompute_s"]
+    ruleset, snapshot = timed_load(rules_dir, out)
     out["peak_rss_mib"] = _status_mib("VmHWM:")  # not ru_maxrss: inherited across fork + exec
     out["rss_after_load_mib"] = _rss_mib()
     out.update(describe(ruleset))

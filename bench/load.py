@@ -28,6 +28,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
+
+def timed_load(rules_dir: str | Path, out: dict[str, Any]) -> tuple[Any, Any]:
+    """Load and validate, then compile and precompute; record both times in `out`."""
+    from engine import build_snapshot, load_rules  # imported late: `child` times imports apart
+
+    started = time.perf_counter()
+    ruleset = load_rules(rules_dir)
+    out["load_validate_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    snapshot = build_snapshot(ruleset, str(rules_dir))
+    out["compile_precompute_s"] = time.perf_counter() - started
+    out["total_s"] = out["load_validate_s"] + out["compile_precompute_s"]
+    return ruleset, snapshot
+
+
 def _maxrss_mib() -> float:
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec.
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -50,7 +65,7 @@ def child(rules_dir: str, trace: bool = False) -> dict[str, Any]:
     import yaml
 
     import engine  # noqa: F401  (timed: the imports a server pays once)
-    from engine import build_snapshot, load_rules, load_snapshot
+    from engine import load_snapshot
     from engine.localise import Localiser
 
     out["import_s"] = time.perf_counter() - started
@@ -76,13 +91,7 @@ def child(rules_dir: str, trace: bool = False) -> dict[str, Any]:
         with f.open("rb") as handle:
             yaml.load(handle, Loader=loader)  # a safe loader
     out["yaml_floor_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    ruleset = load_rules(rules_dir)
-    out["load_validate_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    snapshot = build_snapshot(ruleset, rules_dir)
-    out["compile_precompute_s"] = time.perf_counter() - started
-    out["total_s"] = out["load_validate_s"] + out["compile_precompute_s"]
+    ruleset, snapshot = timed_load(rules_dir, out)
     out["peak_rss_mib"] = _maxrss_mib()
     out["peak_rss_increase_mib"] = out["peak_rss_mib"] - rss_before
     out["rss_after_load_mib"] = _rss_mib()

@@ -79,19 +79,14 @@ def decide_query(active: Active, query_string: bytes, headers: Mapping[str, str]
     `args` returns the parsed query (the view passes `request.args` lazily, so a
     remembered answer never parses the query); by default it is parsed here.
     """
-    answers = active.answers
-    if not answers.starts <= _now() < answers.ends:
-        answers.start_day(_now())
-    key = (_QUERY, query_string, headers.get("Sec-GPC"), headers.get("Accept-Language"))
-    found = answers.get(key)
-    if found is None:
-        day = answers.day
+    def compute() -> tuple[Answer, DecisionArgs, bool]:
         query = args() if args is not None else parse_query(query_string)
         with _also_checking_jurisdiction(active, query.get("jurisdiction"), "query"):
             loaded = load_query(QUERY_SCHEMA, query)
-        found = _answer(active, loaded, key[2], key[3], "query")
-        _remember(answers, key, found, day, loaded, bool(query.get("as_of")))
-    return found
+        return (_answer(active, loaded, headers.get("Sec-GPC"), headers.get("Accept-Language"),
+                        "query"), loaded, bool(query.get("as_of")))
+
+    return _remembered(active, (_QUERY, query_string), headers, compute)
 
 
 def decide_body(active: Active, raw: bytes, headers: Mapping[str, str]) -> Answer:
@@ -99,18 +94,28 @@ def decide_body(active: Active, raw: bytes, headers: Mapping[str, str]) -> Answe
 
     The caller has checked Content-Type, Content-Encoding and the size limit.
     """
-    answers = active.answers
-    if not answers.starts <= _now() < answers.ends:
-        answers.start_day(_now())
-    key = (_BODY, raw, headers.get("Sec-GPC"), headers.get("Accept-Language"))
-    found = answers.get(key)
-    if found is None:
-        day = answers.day
+    def compute() -> tuple[Answer, DecisionArgs, bool]:
         data = parse_json_object(raw)
         with _also_checking_jurisdiction(active, data.get("jurisdiction"), "body"):
             loaded = load_body(BODY_SCHEMA, data)
-        found = _answer(active, loaded, key[2], key[3], "body")
-        _remember(answers, key, found, day, loaded, data.get("as_of") is not None)
+        return (_answer(active, loaded, headers.get("Sec-GPC"), headers.get("Accept-Language"),
+                        "body"), loaded, data.get("as_of") is not None)
+
+    return _remembered(active, (_BODY, raw), headers, compute)
+
+
+def _remembered(active: Active, raw: tuple, headers: Mapping[str, str],
+                compute: Callable[[], tuple[Answer, DecisionArgs, bool]]) -> Answer:
+    """Return the remembered answer for this raw input, or compute and remember it."""
+    answers = active.answers
+    if not answers.starts <= _now() < answers.ends:
+        answers.start_day(_now())
+    key = (*raw, headers.get("Sec-GPC"), headers.get("Accept-Language"))
+    found = answers.get(key)
+    if found is None:
+        day = answers.day
+        found, loaded, explicit_as_of = compute()
+        _remember(answers, key, found, day, loaded, explicit_as_of)
     return found
 
 
