@@ -26,7 +26,7 @@ from engine import load_snapshot
 from ..conftest import RULES_DIR
 from ..engine.helpers_rules import build_rules, case_dirs, read_expect
 from ..engine.test_broken_rules import GENERATORS
-from .server import etag_version, running
+from ..gunicorn_server import etag_version, running
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

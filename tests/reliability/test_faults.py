@@ -30,7 +30,7 @@ from engine import RuleSetInvalid, load_snapshot
 from ..conftest import RULES_DIR
 from ..engine.helpers_rules import BROKEN_DIR, build_rules, read_expect
 from ..engine.test_broken_rules import GENERATORS
-from .server import Server, etag_version, running
+from ..gunicorn_server import Server, etag_version, running
 
 pytestmark = pytest.mark.server
 

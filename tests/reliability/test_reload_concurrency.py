@@ -30,7 +30,7 @@ import requests
 from engine import RuleSetInvalid, load_snapshot
 
 from ..conftest import RULES_DIR
-from .server import etag_version, rss_bytes, running, swap_symlink
+from ..gunicorn_server import etag_version, rss_bytes, running, swap_symlink
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -22,7 +22,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from ..conftest import REPO_ROOT, RULES_DIR
-from .server import Server
+from ..gunicorn_server import Server, running
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -36,29 +36,18 @@ LIMIT = 64 * 1024
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """gunicorn as shipped (CORS closed), serving the shipped rules."""
-    workdir = tmp_path_factory.mktemp("security")
-    srv = Server(RULES_DIR, workdir, workers=2, interval=0).start()
-    try:
-        srv.wait_ready()
+    with running(RULES_DIR, tmp_path_factory.mktemp("security"), workers=2, interval=0) as srv:
         yield srv
-    finally:
-        code = srv.stop()
-    assert code == 0, srv.stderr()[-3000:]
 
 
 @pytest.fixture(scope="module")
 def configured_server(tmp_path_factory):
     """gunicorn with a CORS allow-list, started with every debug switch Flask knows set."""
-    workdir = tmp_path_factory.mktemp("security-cors")
-    srv = Server(RULES_DIR, workdir, workers=1, interval=0, env={
-        "RIGHTSGATE_CORS_ORIGINS": f"{ALLOWED_ORIGIN}, https://admin.example",
-        "FLASK_DEBUG": "1", "FLASK_ENV": "development", "WERKZEUG_DEBUG_PIN": "off"}).start()
-    try:
-        srv.wait_ready()
+    env = {"RIGHTSGATE_CORS_ORIGINS": f"{ALLOWED_ORIGIN}, https://admin.example",
+           "FLASK_DEBUG": "1", "FLASK_ENV": "development", "WERKZEUG_DEBUG_PIN": "off"}
+    with running(RULES_DIR, tmp_path_factory.mktemp("security-cors"), workers=1, interval=0,
+                 env=env) as srv:
         yield srv
-    finally:
-        code = srv.stop()
-    assert code == 0, srv.stderr()[-3000:]
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 5) -> bytes:

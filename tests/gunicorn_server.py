@@ -1,4 +1,4 @@
-"""Real gunicorn for the reliability tests (adapted from tests/api/test_server.py).
+"""Real gunicorn on a loopback port, for the API and reliability tests.
 
 `Server` starts `python -m gunicorn --config gunicorn.conf.py` from the repo root on a
 free loopback port with its own rules directory, worker count and reload interval,
@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from ..conftest import REPO_ROOT
+from .conftest import REPO_ROOT
 
 START_TIMEOUT = 45.0
 
