@@ -7,9 +7,10 @@
 from .errors import RuleProblem, RuleSetInvalid
 from .jurisdictions import InvalidJurisdiction, Resolution
 from .loader import load_rules
-from .snapshot import Snapshot, build_snapshot, load_snapshot
+from .snapshot import DateNotModelled, Snapshot, build_snapshot, load_snapshot
 
 __all__ = [
+    "DateNotModelled",
     "InvalidJurisdiction",
     "Resolution",
     "RuleProblem",

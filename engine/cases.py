@@ -9,6 +9,10 @@ A case gives an input and what must come out, including the rule that must decid
         rights:
           complain: {rule: gdpr.complain}
           deindexation: absent
+        absent: {notices: [gpc_status]}      # the same, as lists per section
+
+Input may also give `birthdate` (the age is computed on `as_of`), `context` and `as_of`;
+`expect: {error: {field: as_of}}` says the request must be refused for that field.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .errors import ProblemList
+from .ages import age_on
 from .jurisdictions import InvalidJurisdiction
 from .model import Case, thaw
-from .snapshot import Snapshot
+from .snapshot import DateNotModelled, Snapshot
 from .suggest import did_you_mean
 
 SECTIONS = {"rights": "right", "opt_outs": "opt_out", "notices": "notice"}
-TOP_KEYS = ("jurisdiction", "age_gate", *SECTIONS)
+TOP_KEYS = ("jurisdiction", "age_gate", *SECTIONS, "absent", "error")
 
 
 @dataclass
@@ -37,8 +42,21 @@ class CaseResult:
         return not self.failures
 
 
+def _expanded(expect: dict) -> dict:
+    """`absent: {notices: [a, b]}` is shorthand for `notices: {a: absent, b: absent}`."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in expect.items() if k != "absent"}
+    absent = expect.get("absent") or {}
+    if isinstance(absent, dict):
+        for section, ids in absent.items():
+            if section in SECTIONS and isinstance(ids, list):
+                out.setdefault(section, {}).update({i: "absent" for i in ids})
+    return out
+
+
 def _named_rules(expect: dict) -> list[str]:
     found = []
+    if isinstance(expect.get("error"), dict):
+        found.append("(refused)")
     gate = expect.get("age_gate") or {}
     if isinstance(gate, dict) and gate.get("rule"):
         found.append(gate["rule"])
@@ -57,18 +75,25 @@ def check_cases(snapshot: Snapshot) -> ProblemList:
                                                    "policy.gpc"}
     for case in ruleset.cases:
         loc = case.location
-        expect = thaw(case.expect)
-        for key in expect:
+        raw_expect = thaw(case.expect)
+        for key in raw_expect:
             if key not in TOP_KEYS:
                 problems.add(loc.file, loc.line, f"case '{case.name}': unknown expectation '{key}'",
                              did_you_mean(key, TOP_KEYS), code="schema")
+        absent = raw_expect.get("absent")
+        if absent is not None and not (isinstance(absent, dict) and all(
+                k in SECTIONS and isinstance(v, list) for k, v in absent.items())):
+            problems.add(loc.file, loc.line,
+                         f"case '{case.name}': absent must map rights/opt_outs/notices to lists of ids",
+                         "e.g. `absent: {notices: [gpc_status]}`", code="schema")
+        expect = _expanded(raw_expect)
         named = _named_rules(expect)
         if not named:
             problems.add(loc.file, loc.line,
                          f"case '{case.name}' does not name the rule that must decide it",
                          "add `rule: <rule id>` to the age_gate or an item", code="schema")
         for rule_id in named:
-            if rule_id not in known_rules:
+            if rule_id not in known_rules and rule_id != "(refused)":
                 problems.add(loc.file, loc.line, f"case '{case.name}': unknown rule '{rule_id}'",
                              did_you_mean(rule_id, known_rules), code="unknown_id")
         for section, kind in SECTIONS.items():
@@ -98,14 +123,25 @@ def run_case(snapshot: Snapshot, case: Case, today: date) -> CaseResult:
     """Evaluate one case and compare it with what it expects."""
     result = CaseResult(case)
     data = thaw(case.input)
-    expect = thaw(case.expect)
+    expect = _expanded(thaw(case.expect))
+    day = data.get("as_of") or today
+    age = data.get("age")
+    if data.get("birthdate") is not None:
+        age = age_on(data["birthdate"], day)
     try:
         resolution = snapshot.resolve(data.get("jurisdiction"))
+        decision = snapshot.decide(resolution.code, age, data.get("gpc", False), day,
+                                   data.get("context", "consumer"))
     except InvalidJurisdiction as exc:
-        result.failures.append(f"jurisdiction: {exc}")
+        _refused(result, expect, "jurisdiction", str(exc))
         return result
-    decision = snapshot.decide(resolution.code, data.get("age"), data.get("gpc", False),
-                               data.get("as_of") or today)
+    except DateNotModelled as exc:
+        _refused(result, expect, "as_of", str(exc))
+        return result
+    if "error" in expect:
+        result.failures.append(f"expected the request to be refused ({expect['error']}), "
+                               "but it was answered")
+        return result
     if "jurisdiction" in expect:
         _compare("jurisdiction", expect["jurisdiction"],
                  {"code": resolution.code, "matched": resolution.matched}, result.failures)
@@ -127,6 +163,16 @@ def run_case(snapshot: Snapshot, case: Case, today: date) -> CaseResult:
                 if isinstance(want, dict):
                     _compare(f"{section}.{item_id}", want, got, result.failures)
     return result
+
+
+def _refused(result: CaseResult, expect: dict, field_name: str, message: str) -> None:
+    want = expect.get("error")
+    if not isinstance(want, dict):
+        result.failures.append(f"{field_name}: {message}")
+    elif want.get("field") != field_name:
+        result.failures.append(f"refused for {field_name} ({message}), expected {want.get('field')}")
+    else:
+        result.deciding_rules.append(f"refused: {field_name}: {message}")
 
 
 def run_cases(snapshot: Snapshot, today: date) -> list[CaseResult]:

@@ -12,7 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .model import MAX_AGE, Jurisdiction, Rule
+from .model import CONTEXTS, MAX_AGE, Jurisdiction, Rule
 
 EPOCH = date(1970, 1, 1)
 UNKNOWN_AGE = -1
@@ -26,6 +26,7 @@ class InputClass:
     gpc: bool
     interval: int  # index into the jurisdiction's date intervals
     day: date  # the representative day (interval start)
+    context: str = "consumer"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Axes:
     """Where one jurisdiction's age bands and date intervals start."""
 
     age_starts: tuple[int, ...]  # first band starts at 0
-    day_starts: tuple[date, ...]  # first interval starts at EPOCH
+    day_starts: tuple[date, ...]  # first interval starts at the earliest day modelled
 
     def band_of(self, age: int | None) -> int:
         if age is None:
@@ -58,20 +59,24 @@ class Axes:
 
 
 def rule_reaches(rule: Rule, jurisdiction: Jurisdiction) -> bool:
-    """Could `rule` ever fire for `jurisdiction` (framework and place match)?"""
+    """Could `rule` ever fire for `jurisdiction` (framework and place match)?
+
+    `frameworks_absent` is not checked here: frameworks have dates, so a rule that steps
+    back for one may still fire before it comes into force (durable_rules tests that).
+    """
     if rule.framework != "*" and rule.framework not in jurisdiction.frameworks:
-        return False
-    if any(fw in jurisdiction.frameworks for fw in rule.when.frameworks_absent):
         return False
     if rule.when.jurisdictions:
         return any(code in jurisdiction.path for code in rule.when.jurisdictions)
     return True
 
 
-def axes_for(rules: list[Rule], extra_ages: set[int]) -> Axes:
-    """Collect the age thresholds and date boundaries that `rules` mention."""
+def axes_for(rules: list[Rule], extra_ages: set[int], first_day: date | None = None) -> Axes:
+    """Collect the age thresholds and date boundaries that `rules` mention, from
+    `first_day` (the earliest day the rules model for the place; None: no limit)."""
     ages = {0, *extra_ages}
-    days = {EPOCH}
+    first = first_day or EPOCH
+    days = {first}
     for rule in rules:
         age = rule.when.age
         if age is not None:
@@ -84,10 +89,15 @@ def axes_for(rules: list[Rule], extra_ages: set[int]) -> Axes:
         if rule.when.effective_until:
             days.add(rule.when.effective_until + timedelta(days=1))
     ages = {a for a in ages if 0 <= a <= MAX_AGE}
-    return Axes(tuple(sorted(ages)), tuple(sorted(days)))
+    return Axes(tuple(sorted(ages)), tuple(sorted(d for d in days if d >= first)))
 
 
-def classes_for(code: str, axes: Axes) -> list[InputClass]:
+def contexts_for(rules: list[Rule]) -> tuple[str, ...]:
+    """`school` is its own class only where some rule speaks about the context."""
+    return CONTEXTS if any(rule.when.context for rule in rules) else CONTEXTS[:1]
+
+
+def classes_for(code: str, axes: Axes, contexts: tuple[str, ...] = CONTEXTS[:1]) -> list[InputClass]:
     """Every input class of one jurisdiction."""
     bands = [UNKNOWN_AGE, *range(len(axes.age_starts))]
     result = []
@@ -95,5 +105,6 @@ def classes_for(code: str, axes: Axes) -> list[InputClass]:
         for band in bands:
             age = None if band == UNKNOWN_AGE else axes.age_starts[band]
             for gpc in (False, True):
-                result.append(InputClass(code, band, age, gpc, interval, day))
+                for context in contexts:
+                    result.append(InputClass(code, band, age, gpc, interval, day, context))
     return result

@@ -3,7 +3,7 @@
 This is the only module that touches durable_rules, and only at load time: under a
 process-wide lock, on a Host whose timer threads never start, with a catch-all rule
 (so nothing is left unhandled), every state deleted after its class, and the C-side
-ruleset freed at the end (see shared/durable-rules-notes.md).
+ruleset freed at the end (see docs/durable-rules.md).
 """
 
 from __future__ import annotations
@@ -13,10 +13,29 @@ import itertools
 import threading
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Mapping
 
-from .classes import UNKNOWN_AGE, Axes, InputClass, axes_for, classes_for, rule_reaches
+from .classes import (
+    UNKNOWN_AGE,
+    Axes,
+    InputClass,
+    axes_for,
+    classes_for,
+    contexts_for,
+    rule_reaches,
+)
 from .errors import ProblemList
-from .model import AgeRange, Condition, Effect, Jurisdiction, Rule, RuleSet, freeze
+from .model import (
+    CONTEXTS,
+    AgeRange,
+    Condition,
+    Effect,
+    Framework,
+    Jurisdiction,
+    Rule,
+    RuleSet,
+    freeze,
+)
 from .resolve import Fired, resolve_class
 
 _DURABLE_LOCK = threading.Lock()
@@ -44,13 +63,14 @@ def policy_rules(ruleset: RuleSet) -> list[Rule]:
     def make(rid: str, key: str, summary: str, when: Condition, effects: list[dict],
              overrides_all: bool = False) -> Rule:
         loc = policy.location_of(key)
-        citation = f"Customer policy: {key} = {getattr(policy, key)} (rules/policy.yaml)"
+        # Shown to end users: the setting in words, never a file path.
+        citation = f"Customer policy: {key} = {str(getattr(policy, key)).lower()}"
         built = tuple(
             Effect(e["kind"], e["id"], freeze(e["fields"]), e.get("modify", False), citation,
-                   "verified", loc)
+                   "policy", loc)
             for e in effects
         )
-        return Rule(rid, "*", summary, when, built, (), citation, "verified", "rules/policy.yaml",
+        return Rule(rid, "*", summary, when, built, (), citation, "policy", "policy.yaml",
                     None, "policy", loc, builtin=True, overrides_all_in_slot=overrides_all)
 
     rules = [
@@ -107,8 +127,16 @@ def _gate(effect: Effect, status: str, consent_age: int | None, basis: str,
     return replace(effect, fields=freeze(fields))
 
 
+def policy_allows(rule: Rule, ruleset: RuleSet) -> bool:
+    """Do the policy.yaml settings the rule depends on (`when: policy:`) hold?"""
+    paths = {code: jur.path for code, jur in ruleset.jurisdictions.items()}
+    return all(ruleset.policy.holds(key, value, paths) for key, value in rule.when.policy)
+
+
 def variants_of(rule: Rule, ruleset: RuleSet) -> list[Variant]:
     """Split a rule into the durable rules that implement it."""
+    if not policy_allows(rule, ruleset):
+        return []
     plain = tuple(e for e in rule.effects if e.kind != "age_gate")
     variants = []
     if plain:
@@ -180,6 +208,8 @@ def durable_condition(variant: Variant) -> list[dict]:
         tests.append(_age_condition(variant.age))
     if when.gpc is not None:
         tests.append({"gpc": 1 if when.gpc else 0})
+    if when.context is not None:
+        tests.append({"context": when.context})
     if when.effective_from:
         tests.append({"$gte": {"day": _day_number(when.effective_from)}})
     if when.effective_until:
@@ -187,13 +217,17 @@ def durable_condition(variant: Variant) -> list[dict]:
     return tests
 
 
-def fact_for(jurisdiction: Jurisdiction, cls: InputClass, sid: str) -> dict:
+def fact_for(jurisdiction: Jurisdiction, cls: InputClass, sid: str,
+             frameworks: Mapping[str, Framework]) -> dict:
     fact: dict = {"sid": sid, "kind": "class", "gpc": 1 if cls.gpc else 0,
-                  "day": _day_number(cls.day)}
+                  "day": _day_number(cls.day), "context": cls.context}
     if cls.age is not None:
         fact["age"] = cls.age
     for fw in jurisdiction.frameworks:
-        fact[_flag("fw", fw)] = 1
+        # A framework not yet (or no longer) in force is absent on that day, so the
+        # rules it replaces (`replaces:`) apply until it starts.
+        if fw not in frameworks or frameworks[fw].in_force(cls.day):
+            fact[_flag("fw", fw)] = 1
     for code in jurisdiction.path:
         fact[_flag("in", code)] = 1
     return fact
@@ -208,7 +242,18 @@ class JurisdictionTable:
 
     jurisdiction: Jurisdiction
     axes: Axes
-    decisions: dict  # (band, gpc, interval) -> Decision
+    decisions: dict  # (band, gpc, interval, context) -> Decision
+    contexts: tuple[str, ...] = CONTEXTS[:1]  # ("consumer",) where no rule names a context
+    supported_from: date | None = None  # the earliest day modelled here (None: any day)
+
+
+def supported_from(jurisdiction: Jurisdiction, frameworks: Mapping[str, Framework]) -> date | None:
+    """The first day any of the place's laws is in force, when every framework that applies
+    there is dated law; None where an undated one (the DEFAULT policy) covers every day."""
+    known = [frameworks[fw] for fw in jurisdiction.frameworks if fw in frameworks]
+    if not known or any(fw.effective_from is None or fw.basis != "law" for fw in known):
+        return None
+    return min(fw.effective_from for fw in known)
 
 
 def _new_host():
@@ -240,7 +285,7 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
     """
     import durable_rules_engine
 
-    rules = [*policy_rules(ruleset), *ruleset.rules]
+    rules = [r for r in (*policy_rules(ruleset), *ruleset.rules) if policy_allows(r, ruleset)]
     variants = [v for rule in rules for v in variants_of(rule, ruleset)]
     fired: list[int] = []
 
@@ -282,20 +327,23 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
                 if any(e.kind == "age_gate" and e.fields.get("digital_consent_age", 0) is None
                        for r in reach for e in r.effects):
                     extra.add(ruleset.policy.consent_age_where_law_is_silent)
-                axes = axes_for(reach, extra)
+                first_day = supported_from(jurisdiction, ruleset.frameworks)
+                axes = axes_for(reach, extra, first_day)
+                contexts = contexts_for(reach)
                 decisions = {}
-                for cls in classes_for(jurisdiction.code, axes):
+                for cls in classes_for(jurisdiction.code, axes, contexts):
                     fired.clear()
-                    sid = f"{jurisdiction.code}/{cls.band}/{int(cls.gpc)}/{cls.interval}"
-                    state = host.assert_fact(name, fact_for(jurisdiction, cls, sid))
+                    sid = f"{jurisdiction.code}/{cls.band}/{int(cls.gpc)}/{cls.interval}/{cls.context}"
+                    state = host.assert_fact(name, fact_for(jurisdiction, cls, sid, ruleset.frameworks))
                     if isinstance(state, dict) and state.get("exception"):
                         raise RuntimeError(f"durable_rules action failed: {state['exception']}")
                     host.delete_state(name, sid)
                     hits = [Fired(variants[i].rule, variants[i].age, variants[i].effects, variants[i].name)
                             for i in sorted(set(fired))]
-                    decisions[(cls.band, cls.gpc, cls.interval)] = resolve_class(
+                    decisions[(cls.band, cls.gpc, cls.interval, cls.context)] = resolve_class(
                         ruleset, jurisdiction, axes, cls, hits, problems)
-                tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions)
+                tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions,
+                                                              contexts, first_day)
         finally:
             for handle in handles:
                 durable_rules_engine.delete_ruleset(handle)

@@ -35,7 +35,7 @@ class InvalidJurisdiction(ValueError):
 class Resolution:
     requested: str | None
     code: str
-    matched: str  # subdivision | country | alias | region | default
+    matched: str  # subdivision | country | alias | region | territory | default
 
 
 def _matched(jurisdiction: Jurisdiction) -> str:
@@ -44,8 +44,14 @@ def _matched(jurisdiction: Jurisdiction) -> str:
     return jurisdiction.kind
 
 
+def territory_index(jurisdictions: Mapping[str, Jurisdiction]) -> dict[str, str]:
+    """Codes that are legally part of a modelled place (RE -> FR, AX -> FI, PR -> US)."""
+    return {t: j.code for j in jurisdictions.values() for t in j.territories}
+
+
 def resolve_jurisdiction(
-    raw: str | None, jurisdictions: Mapping[str, Jurisdiction], aliases: Mapping[str, str]
+    raw: str | None, jurisdictions: Mapping[str, Jurisdiction], aliases: Mapping[str, str],
+    territories: Mapping[str, str] | None = None,
 ) -> Resolution:
     """Resolve `raw` (case-insensitive, `_` = `-`) or raise InvalidJurisdiction."""
     if raw is None or not raw.strip():
@@ -59,6 +65,9 @@ def resolve_jurisdiction(
     key = text.upper().replace("_", "-")
     if key in jurisdictions:
         return Resolution(text, key, _matched(jurisdictions[key]))
+    if territories and key in territories:
+        target = jurisdictions[territories[key]]
+        return Resolution(text, target.code, "territory" if target.modelled else "default")
     if key in aliases:
         target = jurisdictions[aliases[key]]
         kind = "region" if target.kind == "region" else "alias"
@@ -69,6 +78,9 @@ def resolve_jurisdiction(
     if sub:
         country = sub.group(1)
         country = aliases.get(country, country)
+        if territories and country in territories:  # PR-XX is in Puerto Rico, so the US
+            target = jurisdictions[territories[country]]
+            return Resolution(text, target.code, "territory" if target.modelled else "default")
         if country in jurisdictions:
             return Resolution(text, country, _matched(jurisdictions[country]))
         return Resolution(text, "DEFAULT", "default")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,7 @@ def _jurisdictions(problems: ProblemList, data: dict, raw: LineDict, file: str) 
             modelled=entry.get("modelled", True),
             path=path_of(code),
             location=Location(file, line),
+            territories=tuple(t.upper() for t in entry.get("territories", ())),
         )
         for alias in entry.get("aliases", ()):
             key = alias.upper()
@@ -234,6 +236,15 @@ def _catalog(data: dict, raw: LineDict, file: str) -> dict:
                 placeholders=tuple(item.get("placeholders", ())),
                 location=Location(file, _line_at(raw, [section, item_id])),
             )
+    for item_id, item in data.get("wordings", {}).items():
+        catalog[("wording", item_id)] = CatalogEntry(
+            kind="wording",
+            id=item_id,
+            title=item["title"],
+            text=item["text"],
+            placeholders=tuple(item.get("placeholders", ())),
+            location=Location(file, _line_at(raw, ["wordings", item_id])),
+        )
     for fw_id, item in data["frameworks"].items():
         catalog[("framework", fw_id)] = CatalogEntry(
             "framework", fw_id, item["title"], "", (), Location(file, _line_at(raw, ["frameworks", fw_id]))
@@ -246,7 +257,11 @@ def _policy(data: dict, raw: LineDict, file: str) -> Policy:
         minimum_signup_age=data["minimum_signup_age"],
         consent_age_where_law_is_silent=data["consent_age_where_law_is_silent"],
         honour_gpc_outside_california=data["honour_gpc_outside_california"],
-        locations=freeze({k: Location(file, raw.line_of(k)) for k in data}),
+        locations=freeze({k: Location(file, raw.line_of(k)) for k in data if k in raw}),
+        established_in=tuple(code.upper() for code in data["established_in"]),
+        online_platform=data["online_platform"],
+        offers_financial_incentives=data["offers_financial_incentives"],
+        serves_k12_schools=data["serves_k12_schools"],
     )
 
 
@@ -283,12 +298,26 @@ def _effects(rule: dict, raw_rule: LineDict, file: str, basis: str) -> tuple[Eff
     return tuple(effects)
 
 
+def _in_force(rule: dict, data: dict) -> tuple:
+    """A rule's first and last day: its own dates inside its framework's."""
+    starts = [d for d in (rule.get("effective_from"), data.get("effective_from")) if d]
+    ends = [d for d in (rule.get("effective_until"), data.get("effective_until")) if d]
+    return (max(starts) if starts else None, min(ends) if ends else None)
+
+
 def _rules(problems: ProblemList, data: dict, raw: LineDict, file: str, framework: str,
            basis: str) -> list[Rule]:
     rules = []
     for index, rule in enumerate(data["rules"]):
         raw_rule = raw["rules"][index]
         when = rule.get("when", {})
+        start, end = _in_force(rule, data)
+        if start and end and end < start:
+            problems.add(file, raw["rules"].line_of(index),
+                         f"rule {rule['id']} is never in force: its dates ({start} to {end}) fall "
+                         f"outside the framework's (effective_from/effective_until at the top of the file)",
+                         "move the rule's dates inside the framework's, or remove the rule",
+                         code="invalid")
         age = None
         if "age" in when or when.get("include_unknown_age"):
             bounds = when.get("age", {})
@@ -303,8 +332,10 @@ def _rules(problems: ProblemList, data: dict, raw: LineDict, file: str, framewor
                     jurisdictions=tuple(when.get("jurisdiction", ())),
                     age=age,
                     gpc=when.get("gpc"),
-                    effective_from=rule.get("effective_from"),
-                    effective_until=rule.get("effective_until"),
+                    effective_from=start,
+                    effective_until=end,
+                    context=when.get("context"),
+                    policy=tuple(sorted(when.get("policy", {}).items())),
                 ),
                 effects=_effects(rule, raw_rule, file, basis),
                 overrides=tuple(rule.get("overrides", ())),
@@ -317,6 +348,28 @@ def _rules(problems: ProblemList, data: dict, raw: LineDict, file: str, framewor
             )
         )
     return rules
+
+
+def _apply_replaces(problems: ProblemList, frameworks: dict[str, Framework],
+                    rules: list[Rule]) -> list[Rule]:
+    """A framework that `replaces: [default]` switches the default rules off wherever and
+    whenever it is in force: each replaced rule gets the replacing framework as absent."""
+    replaced_by: dict[str, list[str]] = {}
+    for fw in frameworks.values():
+        for target in fw.replaces:
+            if target not in frameworks:
+                problems.add(fw.location.file, fw.location.line,
+                             f"framework '{fw.id}' replaces unknown framework '{target}'",
+                             did_you_mean(target, frameworks), code="unknown_id")
+            elif target == fw.id:
+                problems.add(fw.location.file, fw.location.line,
+                             f"framework '{fw.id}' cannot replace itself", code="invalid")
+            else:
+                replaced_by.setdefault(target, []).append(fw.id)
+    return [replace(rule, when=replace(rule.when, frameworks_absent=(
+                *rule.when.frameworks_absent, *sorted(replaced_by[rule.framework]))))
+            if rule.framework in replaced_by else rule
+            for rule in rules]
 
 
 def _cases(data: dict, raw: LineDict, file: str) -> list[Case]:
@@ -402,8 +455,11 @@ def load_rules(rules_dir: str | Path) -> RuleSet:
             continue
         basis = data.get("basis", "law")
         frameworks[fw_id] = Framework(fw_id, data["law"], basis, data.get("source_url"),
-                                      Location(name, raw.line_of("framework")))
+                                      Location(name, raw.line_of("framework")),
+                                      data.get("effective_from"), data.get("effective_until"),
+                                      tuple(data.get("replaces", ())))
         rules.extend(_rules(problems, data, raw, name, fw_id, basis))
+    rules = _apply_replaces(problems, frameworks, rules)
 
     cases: list[Case] = []
     for path in case_paths:

@@ -17,10 +17,19 @@ LEGAL_STATUSES = (
     "partially_verified",
     "unverified",
     "disputed",
+    "policy",  # the customer's own choice (policy.yaml, DEFAULT), never law
 )
 EFFECT_KINDS = ("age_gate", "right", "opt_out", "notice")
 AGE_GATE_STATUSES = ("allowed", "parental_consent_required", "blocked", "age_required")
-MATCH_KINDS = ("subdivision", "country", "alias", "region", "default")
+MATCH_KINDS = ("subdivision", "country", "alias", "region", "territory", "default")
+MECHANISMS = ("opt_in", "opt_out", "prohibited")
+CONSENT_BY = ("person", "parent", "parent_and_child", "school")
+# What the business must know about a person's age before an item applies to them.
+KNOWLEDGE = ("actual", "wilful_disregard", "knew_or_should_have_known", "reasonable_certainty")
+CONTEXTS = ("consumer", "school")  # `school`: the account is provided through a school
+# policy.yaml settings a rule may depend on (`when: {policy: {...}}`).
+POLICY_CONDITIONS = ("online_platform", "offers_financial_incentives", "serves_k12_schools",
+                     "established_outside")
 MAX_AGE = 130
 
 
@@ -65,6 +74,7 @@ class Jurisdiction:
     modelled: bool
     path: tuple[str, ...]
     location: Location
+    territories: tuple[str, ...] = ()  # other codes that are legally this place (RE is FR)
 
 
 @dataclass(frozen=True)
@@ -106,7 +116,9 @@ class Condition:
     gpc: bool | None = None
     effective_from: date | None = None
     effective_until: date | None = None  # last day in force (inclusive)
-    frameworks_absent: tuple[str, ...] = ()
+    frameworks_absent: tuple[str, ...] = ()  # none of these may be in force
+    context: str | None = None
+    policy: tuple[tuple[str, object], ...] = ()  # policy.yaml settings that must hold
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,14 @@ class Framework:
     basis: str
     source_url: str | None
     location: Location
+    effective_from: date | None = None
+    effective_until: date | None = None  # last day in force (inclusive)
+    replaces: tuple[str, ...] = ()  # frameworks whose rules stop where this one is in force
+
+    def in_force(self, day: date) -> bool:
+        if self.effective_from and day < self.effective_from:
+            return False
+        return not (self.effective_until and day > self.effective_until)
 
 
 @dataclass(frozen=True)
@@ -169,9 +189,21 @@ class Policy:
     consent_age_where_law_is_silent: int
     honour_gpc_outside_california: bool
     locations: Mapping
+    established_in: tuple[str, ...] = ()
+    online_platform: bool = False
+    offers_financial_incentives: bool = False
+    serves_k12_schools: bool = False
 
     def location_of(self, key: str) -> Location:
         return self.locations.get(key, Location("policy.yaml"))
+
+    def holds(self, key: str, value: object, paths: Mapping[str, tuple[str, ...]]) -> bool:
+        """Does the setting `key` have `value`? `established_outside: [EEA]` is true when
+        the customer is established in none of those places (`paths`: code -> its path)."""
+        if key == "established_outside":
+            places = set(value) if isinstance(value, (list, tuple)) else {value}
+            return not any(places & set(paths.get(code, (code,))) for code in self.established_in)
+        return getattr(self, key) == value
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,14 @@ def _resolve_slot(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList
         merged.update(thaw(hit.effect.fields))
     steps = [_step(h) for h in chain] + [_step(h) for h in top[1:]]
     last = winner
+    if any(not h.rule.builtin for h in modifiers):
+        # A law that speaks (GPC binding by statute) replaces the customer's policy.
+        modifiers = [h for h in modifiers if not h.rule.builtin]
+    if merged.get("mechanism") == "prohibited":
+        modifiers = []  # nothing can change an item that is not allowed at all
+    elif merged.get("default") == "off":
+        # The customer's policy only counts as applied where it changed something.
+        modifiers = [h for h in modifiers if not h.rule.builtin]
     modifiers.sort(key=lambda h: h.specificity)
     applied: dict[str, tuple] = {}
     for hit in modifiers:
@@ -146,7 +154,26 @@ def _resolve_slot(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList
     merged["citation"] = last.effect.citation
     merged["legal_status"] = last.effect.legal_status
     merged["basis"] = merged.get("basis", last.rule.basis) if slot[0] == "age_gate" else last.rule.basis
+    if merged["basis"] == "policy":
+        merged["legal_status"] = "policy"  # the customer's choice is never "verified" law
     return merged, tuple(steps)
+
+
+def _who_consents(law_gate: list[_Hit], where: str) -> tuple[str, str, str] | None:
+    """Who consents for the person if the law (or the policy age where the law names none)
+    says they are below the age of consent: (consent_by, basis, rule), else None.
+
+    This ignores the customer's minimum signup age (`blocked` is not about consent): a
+    child below it is still a child whose opt-ins a parent decides."""
+    if not law_gate:
+        return None
+    outcome = _resolve_slot(("age_gate", "age_gate"), law_gate, ProblemList(), where)
+    if outcome is None:
+        return None
+    gate = outcome[0]
+    if gate.get("status") != "parental_consent_required":
+        return None
+    return gate.get("consent_by", "parent"), gate.get("basis", "law"), gate["rule"]
 
 
 def resolve_class(
@@ -179,6 +206,7 @@ def resolve_class(
 
     gate = resolved.get(("age_gate", "age_gate"))
     law_gate = [h for h in by_slot.get(("age_gate", "age_gate"), []) if not h.rule.builtin]
+    consent = _who_consents(law_gate, where)
     if cls.age is not None and not law_gate:
         problems.add(
             jurisdiction.location.file, jurisdiction.location.line,
@@ -220,10 +248,22 @@ def resolve_class(
                 entry.setdefault("gpc_applied", False)
                 if entry.get("mechanism") != "opt_in":
                     entry.pop("consent_by", None)
-                elif "consent_by" not in entry:
-                    entry["consent_by"] = "person"
+                elif entry.get("consent_by", "person") == "person" and consent is not None:
+                    # Below the age that applies here, the person cannot consent alone:
+                    # whoever the age gate names consents to every opt-in.
+                    entry["consent_by"], basis, rule_id = consent
+                    entry["consent_rule"] = rule_id
+                    if basis == "policy":
+                        entry["consent_basis"] = "policy"
+                else:
+                    entry.setdefault("consent_by", "person")
+            if kind == "notice" and item_id == "gpc_status" and not gpc_changed:
+                continue  # the signal changed nothing for this person: nothing to report
             out.append(freeze(entry))
         return tuple(out)
+
+    gpc_changed = any(fields.get("gpc_applied") for (k, _), fields in resolved.items()
+                      if k == "opt_out")
 
     low, high = axes.band_range(cls.band)
     start, end = axes.interval_range(cls.interval)

@@ -12,7 +12,15 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from .model import AGE_GATE_STATUSES, LEGAL_STATUSES, MAX_AGE
+from .model import (
+    AGE_GATE_STATUSES,
+    CONSENT_BY,
+    CONTEXTS,
+    KNOWLEDGE,
+    LEGAL_STATUSES,
+    MAX_AGE,
+    MECHANISMS,
+)
 
 CODE_RE = re.compile(r"^(DEFAULT|[A-Z]{2,3}(-[A-Z0-9]{1,3})?)$")
 RULE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -102,6 +110,8 @@ class JurisdictionSchema(Strict):
     frameworks = fields.List(fields.String(), validate=validate.Length(min=1))
     aliases = fields.List(fields.String(validate=validate.Length(min=2)))
     modelled = Flag()
+    territories = fields.List(fields.String(validate=validate.Regexp(
+        CODE_RE, error="not an ISO 3166 code")))
     authority = fields.Nested(AuthoritySchema, allow_none=True, required=True)
 
 
@@ -139,6 +149,13 @@ class CatalogFileSchema(Strict):
     rights = _catalog_section()
     opt_outs = _catalog_section()
     notices = _catalog_section()
+    # Other words for an item where a law uses its own (a state's "sale"), chosen by an
+    # effect's `wording:`.
+    wordings = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(CATALOG_ID_RE)),
+        values=fields.Nested(CatalogItemSchema),
+        load_default=dict,
+    )
     frameworks = fields.Dict(
         keys=fields.String(), values=fields.Nested(FrameworkTitleSchema), required=True
     )
@@ -153,6 +170,11 @@ class PolicyFileSchema(Strict):
         strict=True, required=True, validate=validate.Range(0, 21)
     )
     honour_gpc_outside_california = Flag(required=True)
+    established_in = fields.List(fields.String(validate=validate.Regexp(
+        CODE_RE, error="not an ISO 3166 code")), load_default=list)
+    online_platform = Flag(load_default=False)
+    offers_financial_incentives = Flag(load_default=False)
+    serves_k12_schools = Flag(load_default=False)
 
 
 # -- frameworks/*.yaml ------------------------------------------------------------
@@ -171,11 +193,25 @@ class AgeSchema(Strict):
             raise ValidationError(f"empty age range: at_least {low} is not below {high}")
 
 
+class PolicyConditionSchema(Strict):
+    online_platform = Flag()
+    offers_financial_incentives = Flag()
+    serves_k12_schools = Flag()
+    established_outside = TextOrList()
+
+    @validates_schema
+    def _not_empty(self, data: dict, **kwargs: object) -> None:
+        if not data:
+            raise ValidationError("name at least one policy.yaml setting")
+
+
 class WhenSchema(Strict):
     jurisdiction = TextOrList()
     age = fields.Nested(AgeSchema)
     include_unknown_age = Flag()
     gpc = Flag()
+    context = fields.String(validate=validate.OneOf(CONTEXTS))
+    policy = fields.Nested(PolicyConditionSchema)
 
 
 class ResponseSchema(Strict):
@@ -194,7 +230,8 @@ class AgeGateEffectSchema(Strict):
         strict=True, allow_none=True, required=True, validate=validate.Range(0, 21)
     )
     status = fields.String(validate=validate.OneOf(AGE_GATE_STATUSES[:2]))
-    consent_by = fields.String(validate=validate.OneOf(("parent", "parent_and_child")))
+    consent_by = fields.String(validate=validate.OneOf(CONSENT_BY[1:]))
+    knowledge = fields.String(validate=validate.OneOf(KNOWLEDGE))
 
 
 class ItemEffectSchema(Strict):
@@ -203,6 +240,7 @@ class ItemEffectSchema(Strict):
     status = Status
     notes = fields.String()
     modify = Flag()
+    wording = fields.String(validate=validate.Regexp(CATALOG_ID_RE))
 
 
 class RightEffectSchema(ItemEffectSchema):
@@ -211,9 +249,10 @@ class RightEffectSchema(ItemEffectSchema):
 
 
 class OptOutEffectSchema(ItemEffectSchema):
-    mechanism = fields.String(validate=validate.OneOf(("opt_in", "opt_out")))
+    mechanism = fields.String(validate=validate.OneOf(MECHANISMS))
     default = OnOff()
-    consent_by = fields.String(validate=validate.OneOf(("person", "parent", "parent_and_child")))
+    consent_by = fields.String(validate=validate.OneOf(CONSENT_BY))
+    knowledge = fields.String(validate=validate.OneOf(KNOWLEDGE))
     gpc_applied = Flag()
     exemptions = fields.List(fields.String())
 
@@ -235,6 +274,14 @@ class ThenSchema(Strict):
             raise ValidationError("a rule must have at least one effect")
 
 
+def _check_dates(data: dict) -> None:
+    start, end = data.get("effective_from"), data.get("effective_until")
+    if start and end and end < start:
+        raise ValidationError(
+            f"effective_until {end} is before effective_from {start}", "effective_until"
+        )
+
+
 class RuleSchema(Strict):
     id = fields.String(
         required=True,
@@ -253,11 +300,7 @@ class RuleSchema(Strict):
 
     @validates_schema
     def _dates(self, data: dict, **kwargs: object) -> None:
-        start, end = data.get("effective_from"), data.get("effective_until")
-        if start and end and end < start:
-            raise ValidationError(
-                f"effective_until {end} is before effective_from {start}", "effective_until"
-            )
+        _check_dates(data)
 
 
 class FrameworkFileSchema(Strict):
@@ -265,7 +308,14 @@ class FrameworkFileSchema(Strict):
     law = fields.String(required=True)
     basis = fields.String(validate=validate.OneOf(("law", "policy")))
     source_url = fields.Url()
+    effective_from = Day()
+    effective_until = Day()
+    replaces = fields.List(fields.String())
     rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1))
+
+    @validates_schema
+    def _dates(self, data: dict, **kwargs: object) -> None:
+        _check_dates(data)
 
 
 # -- cases/*.yaml -----------------------------------------------------------------
@@ -274,8 +324,11 @@ class FrameworkFileSchema(Strict):
 class CaseInputSchema(Strict):
     jurisdiction = fields.String(allow_none=True)
     age = fields.Integer(strict=True, validate=validate.Range(0, MAX_AGE))
+    birthdate = Day()
     gpc = Flag()
     as_of = Day()
+    context = fields.String(validate=validate.OneOf(CONTEXTS))
+    locale = fields.String()
 
 
 class CaseSchema(Strict):

@@ -18,7 +18,7 @@ from typing import Mapping
 from .compiler import JurisdictionTable, compile_and_evaluate
 from .decision import Decision
 from .errors import ProblemList
-from .jurisdictions import Resolution, resolve_jurisdiction
+from .jurisdictions import Resolution, resolve_jurisdiction, territory_index
 from .loader import load_rules
 from .model import RuleSet, thaw
 
@@ -54,6 +54,16 @@ def _version(ruleset: RuleSet, tables: Mapping[str, JurisdictionTable]) -> str:
     return sha.hexdigest()[:16]
 
 
+class DateNotModelled(ValueError):
+    """`as_of` is before every law the rules model for the place."""
+
+    def __init__(self, code: str, earliest: date) -> None:
+        self.code = code
+        self.earliest = earliest
+        super().__init__(f"the rules model {code} from {earliest.isoformat()}; "
+                         f"ask for {earliest.isoformat()} or later")
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """An activated rule set: the rule model, its decision tables and its version."""
@@ -67,19 +77,38 @@ class Snapshot:
 
     def resolve(self, jurisdiction: str | None) -> Resolution:
         """Normalise a requested jurisdiction (raises InvalidJurisdiction)."""
-        return resolve_jurisdiction(jurisdiction, self.ruleset.jurisdictions, self.ruleset.aliases)
+        return resolve_jurisdiction(jurisdiction, self.ruleset.jurisdictions, self.ruleset.aliases,
+                                    self.territories)
 
-    def decide(self, code: str, age: int | None, gpc: bool, as_of: date) -> Decision:
-        """Return the precomputed decision for a resolved jurisdiction code."""
-        table = self.tables[code]
-        band = table.axes.band_of(age)
-        interval = table.axes.interval_of(as_of)
-        return table.decisions[(band, bool(gpc), interval)]
+    @property
+    def territories(self) -> Mapping[str, str]:
+        cached = self.__dict__.get("_territories")
+        if cached is None:
+            cached = territory_index(self.ruleset.jurisdictions)
+            object.__setattr__(self, "_territories", cached)
+        return cached
 
-    def class_key(self, code: str, age: int | None, gpc: bool, as_of: date) -> tuple:
+    def decide(self, code: str, age: int | None, gpc: bool, as_of: date,
+               context: str = "consumer") -> Decision:
+        """Return the precomputed decision for a resolved jurisdiction code.
+
+        Raises DateNotModelled for a day before every law the place's rules model."""
+        return self.tables[code].decisions[self.class_key(code, age, gpc, as_of, context)[1:]]
+
+    def class_key(self, code: str, age: int | None, gpc: bool, as_of: date,
+                  context: str = "consumer") -> tuple:
         """The input class of a request: equal keys get equal decisions."""
         table = self.tables[code]
-        return (code, table.axes.band_of(age), bool(gpc), table.axes.interval_of(as_of))
+        if table.supported_from is not None and as_of < table.supported_from:
+            raise DateNotModelled(code, table.supported_from)
+        if context not in table.contexts:
+            context = table.contexts[0]  # no rule here speaks about the context
+        return (code, table.axes.band_of(age), bool(gpc), table.axes.interval_of(as_of), context)
+
+    def earliest_date(self) -> date | None:
+        """The first day every place has a modelled answer (None: any day)."""
+        days = [t.supported_from for t in self.tables.values() if t.supported_from]
+        return max(days, default=None)
 
     def decisions(self) -> list[Decision]:
         """Every precomputed decision (for exhaustive checks and export)."""

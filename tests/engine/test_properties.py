@@ -91,7 +91,8 @@ def expected_code(raw: str | None) -> str | None:
 
 STATUS_RANK = {"blocked": 0, "parental_consent_required": 1, "allowed": 2}
 STATUSES = {"allowed", "parental_consent_required", "blocked", "age_required"}
-LEGAL_STATUSES = {"verified", "verified_secondary", "partially_verified", "unverified", "disputed"}
+LEGAL_STATUSES = {"verified", "verified_secondary", "partially_verified", "unverified", "disputed",
+                  "policy"}
 EPOCH = date(1970, 1, 1)
 
 # -- one snapshot per module, and the rule files read independently ---------------------
@@ -464,10 +465,18 @@ def test_gpc_outside_california_follows_the_policy(snap: Snapshot, code: str, ag
     if not raw_policy()["honour_gpc_outside_california"]:
         assert by_slot(without) == by_slot(with_gpc)
         return
-    assert "gpc_status" in {n["id"] for n in with_gpc.notices}
+    before = {o["id"]: o for o in without.opt_outs}
+    changed = False
     for opt in with_gpc.opt_outs:
-        if opt["id"] in ("sale_sharing", "targeted_advertising"):
-            assert opt["default"] == "off" and opt["gpc_applied"] is True
+        if opt["id"] not in ("sale_sharing", "targeted_advertising"):
+            continue
+        assert opt["default"] == "off"
+        # The signal is "applied" exactly where it turned something off (finding 7).
+        was_on = before[opt["id"]]["default"] == "on"
+        assert opt["gpc_applied"] is was_on, opt
+        changed = changed or was_on
+    # The GPC notice appears only when the signal changed something for this person.
+    assert ("gpc_status" in {n["id"] for n in with_gpc.notices}) == changed
 
 
 # -- effects -----------------------------------------------------------------------------
@@ -576,7 +585,7 @@ def test_exhaustive_every_jurisdiction_age_gpc_and_boundary(snap: Snapshot) -> N
     """Every jurisdiction x age 0-130 and none x GPC x each date boundary and the day before."""
     checked = 0
     for code, table in snap.tables.items():
-        probe_days = {date(2015, 1, 1)}
+        probe_days = {table.supported_from or date(2015, 1, 1)}
         for start in table.axes.day_starts[1:]:
             probe_days |= {start, start - timedelta(days=1)}
         for day in sorted(probe_days):
@@ -602,10 +611,10 @@ def test_gpc_never_turns_an_opt_out_back_on_in_any_class(snap: Snapshot) -> None
     """Every precomputed class: its GPC twin never has an opt-out on that was off without GPC."""
     pairs = 0
     for code, table in snap.tables.items():
-        for (band, gpc, interval), decision in table.decisions.items():
+        for (band, gpc, interval, context), decision in table.decisions.items():
             if gpc:
                 continue
-            twin = table.decisions[(band, True, interval)]
+            twin = table.decisions[(band, True, interval, context)]
             with_gpc = {o["id"]: o for o in twin.opt_outs}
             for opt in decision.opt_outs:
                 assert opt["id"] in with_gpc, (code, band, interval, opt["id"])
