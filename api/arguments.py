@@ -25,9 +25,11 @@ from marshmallow import (
 )
 from werkzeug.datastructures import MultiDict
 
+from engine.ages import age_on
+from engine.model import CONTEXTS, MAX_AGE
+
 from .errors import FieldError, flatten_messages, validation_problem
 
-MAX_AGE = 130
 MAX_JURISDICTION = 64
 MAX_LOCALE = 64
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -40,11 +42,6 @@ CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 def today_utc() -> date:
     """Return today's date in UTC (the default `as_of`)."""
     return datetime.now(UTC).date()
-
-
-def age_on(birthdate: date, day: date) -> int:
-    """Return the age in whole years on `day` (29 Feb birthdays count from 1 March)."""
-    return day.year - birthdate.year - ((day.month, day.day) < (birthdate.month, birthdate.day))
 
 
 # -- fields ------------------------------------------------------------------------
@@ -108,6 +105,7 @@ def _no_control(value: str) -> bool:
     return True
 
 
+_CONTEXT_CHECK = validate.OneOf(CONTEXTS, error="must be consumer or school")
 _AGE_RANGE = validate.Range(0, MAX_AGE, error="must be between 0 and 130")
 _JURISDICTION_CHECKS = [validate.Length(max=MAX_JURISDICTION), _no_control]
 _LOCALE_CHECKS = [
@@ -132,8 +130,13 @@ DOCS = {
     "locale": {"description": "BCP 47 language tag; wins over Accept-Language. An unshipped language "
                               "falls back to the closest shipped one, then English; Content-Language "
                               "says which was served.", "example": "fr-CA"},
-    "as_of": {"description": "Evaluate the rules in force on this date (YYYY-MM-DD); default today (UTC).",
+    "as_of": {"description": "Evaluate the rules in force on this date (YYYY-MM-DD); default today (UTC). "
+                             "A date before every law modelled for the place is refused (422) with "
+                             "the earliest supported date.",
               "example": "2026-01-01"},
+    "context": {"description": "consumer (default), or school: the account is provided through a "
+                               "school (COPPA school authorisation, FERPA, student-privacy laws).",
+                "example": "school"},
 }
 
 
@@ -149,6 +152,7 @@ class DecisionArgs:
     gpc: bool
     locale: str | None
     as_of: date
+    context: str = "consumer"
 
 
 class _DecisionLoad(Schema):
@@ -181,6 +185,7 @@ class _DecisionLoad(Schema):
             gpc=bool(data.get("gpc")),
             locale=data.get("locale"),
             as_of=as_of,
+            context=data.get("context") or "consumer",
         )
 
 
@@ -194,6 +199,7 @@ class DecisionQuerySchema(_DecisionLoad):
                                  + " Written true, false, 1 or 0."})
     locale = fields.String(validate=_LOCALE_CHECKS, metadata=DOCS["locale"])
     as_of = CalendarDate(metadata=DOCS["as_of"])
+    context = fields.String(validate=_CONTEXT_CHECK, metadata=DOCS["context"])
 
     @pre_load
     def _drop_empty(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -211,6 +217,7 @@ class DecisionBodySchema(_DecisionLoad):
     gpc = JsonBoolean(allow_none=True, metadata=DOCS["gpc"])
     locale = fields.String(allow_none=True, validate=_LOCALE_CHECKS, metadata=DOCS["locale"])
     as_of = CalendarDate(allow_none=True, metadata=DOCS["as_of"])
+    context = fields.String(allow_none=True, validate=_CONTEXT_CHECK, metadata=DOCS["context"])
 
 
 class LocaleQuerySchema(Schema):

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from engine.model import AGE_GATE_STATUSES, LEGAL_STATUSES, MATCH_KINDS
+from engine.model import (
+    AGE_GATE_STATUSES,
+    CONSENT_BY,
+    CONTEXTS,
+    KNOWLEDGE,
+    LEGAL_STATUSES,
+    MATCH_KINDS,
+    MECHANISMS,
+)
 
 from .problems import PROBLEM_TYPES
 
@@ -31,8 +39,9 @@ class JurisdictionSchema(Schema):
                               metadata=_doc("What was asked for, as sent (trimmed); null if nothing"))
     name = fields.String(required=True, metadata=_doc("Name in the served locale (CLDR for countries)"))
     frameworks = fields.List(fields.String(), required=True,
-                             metadata=_doc("Framework ids: gdpr, uk_gdpr, fadp, ccpa, coppa, pipeda, "
-                                           "quebec_law25, alberta_pipa, bc_pipa, default"))
+                             metadata=_doc("Framework ids (the `framework:` of each rule file, e.g. "
+                                           "gdpr, dsa, uk_gdpr, fadp, ccpa, coppa, pipeda, quebec_law25, "
+                                           "alberta_pipa, bc_pipa, default; see GET /v1/jurisdictions)"))
     frameworks_text = fields.String(required=True, metadata=_doc("The frameworks' titles as one list"))
     path = fields.List(fields.String(), required=True,
                        metadata=_doc("From the region down", example=["EEA", "DE"]))
@@ -53,7 +62,11 @@ class AgeGateSchema(Schema):
     parental_consent_required = fields.Boolean(required=True, allow_none=True)
     minimum_age = fields.Integer(required=True, metadata=_doc("The customer's minimum signup age"))
     basis = fields.String(required=True, validate=validate.OneOf(BASES))
-    consent_by = fields.String(metadata=_optional("Who consents: parent or parent_and_child"))
+    consent_by = fields.String(validate=validate.OneOf(CONSENT_BY[1:]), metadata=_optional(
+        "Who consents: parent, parent_and_child (jointly, e.g. France) or school (COPPA school "
+        "authorisation, educational purpose only)"))
+    knowledge = fields.String(validate=validate.OneOf(KNOWLEDGE), metadata=_optional(
+        "What the business must know of the age for this to apply"))
     policy_consent_age = fields.Integer(metadata=_optional("Consent age from policy where law is silent"))
     rule = fields.String(required=True, allow_none=True, metadata=_doc("The deciding rule id"))
     citation = fields.String(required=True)
@@ -102,10 +115,21 @@ class RightSchema(_ItemSchema):
 
 class OptOutSchema(_ItemSchema):
     text = fields.String(required=True)
-    mechanism = fields.String(required=True, validate=validate.OneOf(("opt_in", "opt_out")))
+    mechanism = fields.String(required=True, validate=validate.OneOf(MECHANISMS), metadata=_doc(
+        "opt_in: off until someone says yes; opt_out: on until the person says no; prohibited: "
+        "not allowed at all for this person, always off, no consent can lift it"))
     default = fields.String(required=True, validate=validate.OneOf(("on", "off")))
-    gpc_applied = fields.Boolean(required=True, metadata=_doc("The GPC signal turned it off"))
-    consent_by = fields.String(metadata=_optional("For opt_in: who says yes (person, parent, ...)"))
+    gpc_applied = fields.Boolean(required=True, metadata=_doc(
+        "The GPC signal turned it off for this person (false where it was off anyway)"))
+    consent_by = fields.String(validate=validate.OneOf(CONSENT_BY), metadata=_optional(
+        "For opt_in: who says yes: person, parent, parent_and_child (jointly) or school; below "
+        "the age of consent the age gate's consenting party"))
+    consent_basis = fields.String(validate=validate.OneOf(("policy",)), metadata=_optional(
+        "`policy` when consent_by comes from the customer's policy age (no statutory age here)"))
+    consent_rule = fields.String(metadata=_optional("The age-gate rule that decided consent_by"))
+    knowledge = fields.String(validate=validate.OneOf(KNOWLEDGE), metadata=_optional(
+        "The knowledge standard that triggers this item: actual, wilful_disregard (actual "
+        "knowledge or wilful disregard), knew_or_should_have_known, reasonable_certainty"))
     exemptions = fields.List(fields.String(), metadata=_optional("Cases the opt-out does not cover"))
 
 
@@ -129,6 +153,8 @@ class DecisionSchema(Schema):
     locale = fields.String(required=True, metadata=_doc("The served locale (also Content-Language)"))
     ruleset = fields.Nested(RulesetRefSchema, required=True)
     gpc = fields.Boolean(required=True)
+    context = fields.String(required=True, validate=validate.OneOf(CONTEXTS), metadata=_doc(
+        "consumer, or school: the account is provided through a school"))
     age_gate = fields.Nested(AgeGateSchema, required=True)
     rights = fields.List(fields.Nested(RightSchema), required=True)
     opt_outs = fields.List(fields.Nested(OptOutSchema), required=True)

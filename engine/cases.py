@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from .errors import ProblemList
 from .ages import age_on
+from .errors import ProblemList
 from .jurisdictions import InvalidJurisdiction
 from .model import Case, thaw
 from .snapshot import DateNotModelled, Snapshot

@@ -25,6 +25,9 @@ def catalog_messages(data: dict) -> Iterator[tuple[str, str]]:
         for item_id, item in (data.get(section) or {}).items():
             yield f"{kind}.{item_id}.title", item["title"]
             yield f"{kind}.{item_id}.text", item["text"]
+    for item_id, item in (data.get("wordings") or {}).items():
+        yield f"wording.{item_id}.title", item["title"]
+        yield f"wording.{item_id}.text", item["text"]
     for fw_id, item in (data.get("frameworks") or {}).items():
         yield f"framework.{fw_id}.title", item["title"]
 

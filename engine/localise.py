@@ -26,6 +26,10 @@ from . import phrases
 from .cldr_gaps import UNIT_PATTERNS
 
 SOURCE_LOCALE = "en"
+# Tags that mean a shipped language: Norwegian (`no`) is written in Bokmål or Nynorsk;
+# we ship Bokmål, which Nynorsk readers read too.
+LANGUAGE_ALIASES = {"no": "nb", "nn": "nb"}
+
 DEFAULT_LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 
@@ -98,17 +102,34 @@ class Localiser:
     # -- negotiation --------------------------------------------------------------
 
     def negotiate(self, preferences: list[str]) -> str:
-        """Pick the shipped locale for `preferences` (best first); English if none fits."""
-        cleaned = [p.replace("_", "-") for p in preferences if p and p != "*"]
-        chosen = Locale.negotiate(cleaned, self._available, sep="-") if cleaned else None
-        if chosen is None:
-            # Babel matches `fr-CA` to `fr` only when aliases say so; try each language alone.
-            for pref in cleaned:
-                lang = pref.split("-")[0].lower()
-                if lang in self.locales:
-                    chosen = lang
-                    break
-        return to_tag(Locale.parse(chosen)) if chosen else SOURCE_LOCALE
+        """Pick the shipped locale for `preferences` (best first); English if none fits.
+
+        Each preference is tried in turn, exactly and then as its language alone (a
+        reader of fr-BE prefers fr to a second choice of de). `*` accepts any language:
+        reached in order, it is answered with English, the source of every text.
+        """
+        for pref in preferences:
+            if not pref:
+                continue
+            if pref == "*":
+                return SOURCE_LOCALE
+            chosen = self._match(pref.replace("_", "-"))
+            if chosen:
+                return chosen
+        return SOURCE_LOCALE
+
+    def _match(self, pref: str) -> str | None:
+        language, _, region = pref.partition("-")
+        language = LANGUAGE_ALIASES.get(language.lower(), language.lower())
+        pref = f"{language}-{region}" if region else language
+        try:
+            chosen = Locale.negotiate([pref], self._available, sep="-")
+        except ValueError:
+            chosen = None
+        if chosen is not None:
+            return to_tag(Locale.parse(chosen))
+        # Babel matches `fr-CA` to `fr` only when aliases say so; try the language alone.
+        return language if language in self.locales else None
 
     def is_supported(self, tag: str) -> bool:
         return tag in self.locales

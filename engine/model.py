@@ -27,6 +27,9 @@ CONSENT_BY = ("person", "parent", "parent_and_child", "school")
 # What the business must know about a person's age before an item applies to them.
 KNOWLEDGE = ("actual", "wilful_disregard", "knew_or_should_have_known", "reasonable_certainty")
 CONTEXTS = ("consumer", "school")  # `school`: the account is provided through a school
+# Who consents below the age changes what the person must be told (France: jointly); the
+# age_gate: entries of catalog.yaml with these ids hold those words.
+GATE_TEXT_BY_CONSENT = {"parent_and_child": "joint_consent_required", "school": "school_consent"}
 # policy.yaml settings a rule may depend on (`when: {policy: {...}}`).
 POLICY_CONDITIONS = ("online_platform", "offers_financial_incentives", "serves_k12_schools",
                      "established_outside")

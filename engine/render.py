@@ -1,6 +1,6 @@
 """Turn a Decision into the response a frontend shows, in one language.
 
-The output follows the API contract in shared/design.md. Every item whose words are
+The output follows the API contract in docs/design.md. Every item whose words are
 not available in the served language says so (`fallback_locale`), and the list of
 such items is in `fallbacks`, so languages are never silently mixed.
 """
@@ -14,17 +14,26 @@ from . import phrases
 from .decision import Decision
 from .jurisdictions import Resolution
 from .localise import SOURCE_LOCALE, Localiser
-from .model import thaw
+from .model import GATE_TEXT_BY_CONSENT, thaw
 from .snapshot import Snapshot
 
 PUBLIC_GATE = ("status", "digital_consent_age", "parental_consent_required", "minimum_age",
-               "basis", "consent_by", "policy_consent_age", "rule", "citation", "legal_status")
+               "basis", "consent_by", "policy_consent_age", "knowledge", "rule", "citation",
+               "legal_status")
 PUBLIC_ITEM = {
     "right": ("id", "citation", "rule", "legal_status", "basis", "absolute"),
-    "opt_out": ("id", "mechanism", "default", "gpc_applied", "consent_by", "exemptions",
-                "citation", "rule", "legal_status", "basis"),
+    "opt_out": ("id", "mechanism", "default", "gpc_applied", "consent_by", "consent_basis",
+                "consent_rule", "knowledge", "exemptions", "citation", "rule", "legal_status",
+                "basis"),
     "notice": ("id", "citation", "rule", "legal_status", "basis"),
 }
+
+
+def gate_text_id(gate: Mapping) -> str:
+    """The catalogue entry (under age_gate:) whose words describe this age gate."""
+    if gate.get("status") == "parental_consent_required":
+        return GATE_TEXT_BY_CONSENT.get(gate.get("consent_by"), "parental_consent_required")
+    return gate["status"]
 
 
 class _Words:
@@ -37,6 +46,7 @@ class _Words:
         self.fallbacks: list[str] = []
 
     def item(self, kind: str, item_id: str, values: Mapping[str, Any]) -> tuple[str, str, bool]:
+        """Title and text of a catalogue entry; `kind` "wording" for a law's own words."""
         entry = self.catalog[(kind, item_id)]
         title, fb1 = self.localiser.text(self.tag, f"{kind}.{item_id}.title", entry.title)
         text, fb2 = self.localiser.text(self.tag, f"{kind}.{item_id}.text", entry.text)
@@ -107,6 +117,7 @@ def render_decision(
     tag: str,
     as_of: date,
     gpc: bool,
+    context: str = "consumer",
 ) -> dict:
     """Build the v1 decision response for `decision` in locale `tag`."""
     ruleset = snapshot.ruleset
@@ -120,7 +131,7 @@ def render_decision(
     values = {"consent_age": gate.get("consent_age") or gate.get("digital_consent_age"),
               "minimum_age": gate.get("minimum_age")}
     gate_out = {k: gate.get(k) for k in PUBLIC_GATE if k in gate}
-    gate_out["title"], gate_out["text"], fell_back = words.item("age_gate", gate["status"], values)
+    gate_out["title"], gate_out["text"], fell_back = words.item("age_gate", gate_text_id(gate), values)
     if fell_back:
         gate_out["fallback_locale"] = SOURCE_LOCALE
 
@@ -129,7 +140,10 @@ def render_decision(
         for effect in effects:
             data = thaw(effect)
             item = {k: data[k] for k in PUBLIC_ITEM[kind] if k in data}
-            title, text, fb = words.item(kind, data["id"], values)
+            if data.get("wording"):  # the law's own word for the item (a state's "sale")
+                title, text, fb = words.item("wording", data["wording"], values)
+            else:
+                title, text, fb = words.item(kind, data["id"], values)
             item["title"] = title
             item["description" if kind == "right" else "text"] = text
             if kind == "right":
@@ -155,6 +169,7 @@ def render_decision(
         "locale": tag,
         "ruleset": {"version": snapshot.version, "as_of": as_of.isoformat()},
         "gpc": gpc,
+        "context": context,
         "age_gate": gate_out,
         "rights": items("right", decision.rights),
         "opt_outs": items("opt_out", decision.opt_outs),

@@ -10,7 +10,7 @@ import re
 from collections import Counter
 
 from .errors import ProblemList
-from .model import Rule, RuleSet
+from .model import AGE_GATE_STATUSES, GATE_TEXT_BY_CONSENT, Effect, Location, Rule, RuleSet
 from .suggest import did_you_mean
 
 PLACEHOLDER_RE = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
@@ -23,6 +23,8 @@ def placeholders_in(text: str) -> set[str]:
 
 def _check_catalog(ruleset: RuleSet, problems: ProblemList) -> None:
     for entry in ruleset.catalog.values():
+        for text in (entry.title, entry.text):
+            _check_data_in_text(entry.location, f"{entry.kind} '{entry.id}'", text, problems)
         used = placeholders_in(entry.title) | placeholders_in(entry.text)
         declared = set(entry.placeholders)
         for name in sorted(used - declared):
@@ -33,7 +35,7 @@ def _check_catalog(ruleset: RuleSet, problems: ProblemList) -> None:
             problems.add(entry.location.file, entry.location.line,
                          f"{entry.kind} '{entry.id}': placeholder '{name}' is declared but not used",
                          "remove it from `placeholders`", code="text")
-    for status in ("allowed", "parental_consent_required", "blocked", "age_required"):
+    for status in (*AGE_GATE_STATUSES, *GATE_TEXT_BY_CONSENT.values()):
         if ("age_gate", status) not in ruleset.catalog:
             problems.add("catalog.yaml", None, f"age_gate '{status}' has no English text",
                          "add a title and text under age_gate:", code="text")
@@ -46,6 +48,16 @@ def _check_jurisdictions(ruleset: RuleSet, problems: ProblemList) -> None:
                 problems.add(jur.location.file, jur.location.line,
                              f"{jur.code}: unknown framework '{fw}'",
                              did_you_mean(fw, ruleset.frameworks), code="unknown_id")
+    owners: dict[str, str] = {}
+    for jur in ruleset.jurisdictions.values():
+        for code in jur.territories:
+            clash = (owners.get(code) or (code if code in ruleset.jurisdictions else None)
+                     or ruleset.aliases.get(code))
+            if clash:
+                problems.add(jur.location.file, jur.location.line,
+                             f"{jur.code}: territory '{code}' is already {clash}",
+                             "a code can be one place only", code="duplicate")
+            owners[code] = jur.code
     used = {fw for jur in ruleset.jurisdictions.values() for fw in jur.frameworks}
     for fw in ruleset.frameworks.values():
         if fw.id not in used:
@@ -65,6 +77,8 @@ def _check_rules(ruleset: RuleSet, problems: ProblemList) -> None:
     rule_ids = set(counts)
     for rule in ruleset.rules:
         loc = rule.location
+        _check_status(rule, rule.legal_status, loc, problems)
+        _check_data_in_text(loc, f"rule {rule.id}: the citation", rule.citation, problems)
         if counts[rule.id] > 1:
             if rule.id in first_seen:
                 problems.add(loc.file, loc.line,
@@ -143,6 +157,62 @@ def _check_effects(ruleset: RuleSet, rule: Rule, problems: ProblemList) -> None:
         if not effect.citation.strip():
             problems.add(loc.file, loc.line, f"rule {rule.id}: '{effect.id}' has no citation",
                          code="citation")
+        wording = effect.fields.get("wording")
+        if wording and ("wording", wording) not in ruleset.catalog:
+            choices = [i for (k, i) in ruleset.catalog if k == "wording"]
+            problems.add(loc.file, loc.line, f"rule {rule.id}: unknown wording '{wording}'",
+                         did_you_mean(wording, choices) or "add it under wordings: in catalog.yaml",
+                         code="unknown_id")
+        if effect.kind == "opt_out":
+            _check_opt_out(rule, effect, problems)
+        if effect.legal_status != rule.legal_status:
+            _check_status(rule, effect.legal_status, loc, problems)
+        _check_data_in_text(loc, f"rule {rule.id}: the citation of '{effect.id}'", effect.citation,
+                            problems)
+
+
+def _check_opt_out(rule: Rule, effect: Effect, problems: ProblemList) -> None:
+    loc, fields = effect.location, effect.fields
+    if fields.get("mechanism") == "prohibited" and fields.get("default", "off") != "off":
+        problems.add(loc.file, loc.line,
+                     f"rule {rule.id}: opt-out '{effect.id}' is prohibited but defaults to on",
+                     'a prohibited item is always `default: "off"`', code="invalid")
+    if "consent_by" in fields and fields.get("mechanism") not in (None, "opt_in"):
+        problems.add(loc.file, loc.line,
+                     f"rule {rule.id}: opt-out '{effect.id}' names consent_by but is "
+                     f"{fields.get('mechanism')}", "consent_by only goes with `mechanism: opt_in`",
+                     code="invalid")
+
+
+def _check_status(rule: Rule, status: str, loc: Location, problems: ProblemList) -> None:
+    """`policy` marks the customer's own choices, and only those."""
+    if rule.basis == "policy" and status != "policy":
+        problems.add(loc.file, loc.line,
+                     f"rule {rule.id}: a policy framework's rules are the customer's choices, "
+                     f"not law, so their status is `policy`, not '{status}'",
+                     "write `status: policy`", code="status")
+    elif rule.basis == "law" and status == "policy":
+        problems.add(loc.file, loc.line,
+                     f"rule {rule.id}: status `policy` in a framework of law",
+                     "use verified, verified_secondary, partially_verified, unverified or disputed",
+                     code="status")
+
+
+# Rule data written inside a quoted string ("GDPR Art. 21, absolute: true") is shown to
+# people as words and lost as data: the commonest slip in a YAML flow mapping.
+DATA_IN_TEXT = re.compile(
+    r"(?:^|[,;{(]\s*)(absolute|acknowledge|deadline|extension|business_days|mechanism|default|"
+    r"consent_by|knowledge|status|modify|response|gpc_applied|wording|exemptions|"
+    r"effective_from|effective_until|digital_consent_age)\s*:\s*[^,;})]+")
+
+
+def _check_data_in_text(loc: Location, what: str, text: str, problems: ProblemList) -> None:
+    match = DATA_IN_TEXT.search(text or "")
+    if match:
+        problems.add(loc.file, loc.line,
+                     f"{what} holds rule data as text: '{match.group(0).strip(' ,;{(')}'",
+                     f"close the quotes before it and write `{match.group(1)}: ...` as a field "
+                     "of the item", code="data_in_text")
 
 
 def _check_policy(ruleset: RuleSet, problems: ProblemList) -> None:

@@ -29,7 +29,7 @@ from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.request import Request as SansioRequest
 
-from engine import InvalidJurisdiction
+from engine import DateNotModelled, InvalidJurisdiction
 from engine.render import render_decision
 
 from ..arguments import DecisionArgs, DecisionBodySchema, DecisionQuerySchema, load_body, load_query
@@ -282,13 +282,17 @@ def _answer(active: Active, args: DecisionArgs, gpc_header: str | None, language
     except InvalidJurisdiction as error:
         raise validation_problem([FieldError("jurisdiction", location, str(error))]) from None
     tag = served_locale(active.localiser, active.languages, args.locale, languages)
-    class_key = snapshot.class_key(resolution.code, args.age, gpc, args.as_of)
+    try:
+        class_key = snapshot.class_key(resolution.code, args.age, gpc, args.as_of, args.context)
+    except DateNotModelled as error:
+        raise validation_problem([FieldError("as_of", location, str(error))]) from None
     key = ("decision", class_key, resolution.requested, resolution.matched, tag,
-           args.as_of.isoformat(), gpc)
+           args.as_of.isoformat(), gpc, args.context)
     entry = active.cache.get(key)
     if entry is None:
-        decision = snapshot.decide(resolution.code, args.age, gpc, args.as_of)
-        body = render_decision(snapshot, active.localiser, decision, resolution, tag, args.as_of, gpc)
+        decision = snapshot.decide(resolution.code, args.age, gpc, args.as_of, args.context)
+        body = render_decision(snapshot, active.localiser, decision, resolution, tag, args.as_of, gpc,
+                               args.context)
         entry = CachedBody(encode(RESPONSE_SCHEMA.dump(body)),
                            make_etag(snapshot.version, active.locales_digest, key))
         active.cache.put(key, entry)
