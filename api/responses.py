@@ -89,7 +89,8 @@ class ResponseTimeSchema(Schema):
 
 class AuthoritySchema(Schema):
     name = fields.String(required=True)
-    url = fields.String(required=True)
+    url = fields.String(required=True, allow_none=True,
+                        metadata=_doc("null where no official address is known"))
     legal_status = fields.String(required=True, allow_none=True)
     co_enforcer = fields.Dict(keys=fields.String(), values=fields.String(),
                               metadata=_optional("Another authority that also enforces (name, url)"))

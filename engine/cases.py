@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .ages import age_on
+from .compiler import policy_rules
 from .errors import ProblemList
 from .jurisdictions import InvalidJurisdiction
 from .model import Case, thaw
@@ -71,8 +72,7 @@ def check_cases(snapshot: Snapshot) -> ProblemList:
     """Check that every case is well formed and names rules that exist."""
     problems = ProblemList()
     ruleset = snapshot.ruleset
-    known_rules = {r.id for r in ruleset.rules} | {"policy.age_required", "policy.minimum_signup_age",
-                                                   "policy.gpc"}
+    known_rules = {r.id for r in ruleset.rules} | {r.id for r in policy_rules(ruleset)}
     for case in ruleset.cases:
         loc = case.location
         raw_expect = thaw(case.expect)
@@ -111,11 +111,15 @@ def check_cases(snapshot: Snapshot) -> ProblemList:
 
 
 def _compare(prefix: str, expected: dict, actual: dict, failures: list[str]) -> None:
+    """Every expected field must match; a nested mapping (a `response`) need only name the
+    fields the case is about."""
     for key, want in expected.items():
         got = actual.get(key)
         if key == "default" and isinstance(want, bool):
             want = "on" if want else "off"
-        if got != want:
+        if isinstance(want, dict) and isinstance(got, dict):
+            _compare(f"{prefix}.{key}", want, got, failures)
+        elif got != want:
             failures.append(f"{prefix}.{key}: expected {want!r}, got {got!r}")
 
 

@@ -80,12 +80,27 @@ def policy_rules(ruleset: RuleSet) -> list[Rule]:
              [{"kind": "age_gate", "id": "age_gate",
                "fields": {"status": "age_required", "digital_consent_age": None,
                           "parental_consent_required": None, "basis": "policy"}}]),
-        make("policy.minimum_signup_age", "minimum_signup_age",
-             f"Signup is refused below age {policy.minimum_signup_age}",
-             Condition(age=AgeRange(below=policy.minimum_signup_age)),
-             [{"kind": "age_gate", "id": "age_gate", "fields": {"status": "blocked", "basis": "policy"}}],
-             overrides_all=True),
     ]
+    blocked = [{"kind": "age_gate", "id": "age_gate", "fields": {"status": "blocked", "basis": "policy"}}]
+    if policy.school_minimum_differs:
+        # A school-provided account has its own minimum (a K-12 service serves young
+        # children through their school), so every place gets a school context class.
+        school_age = policy.minimum_age("school")
+        rules += [
+            make("policy.minimum_signup_age", "minimum_signup_age",
+                 f"Signup is refused below age {policy.minimum_signup_age}",
+                 Condition(age=AgeRange(below=policy.minimum_signup_age), context="consumer"),
+                 blocked, overrides_all=True),
+            make("policy.minimum_signup_age_in_school_context", "minimum_signup_age_in_school_context",
+                 f"Signup through a school is refused below age {school_age}",
+                 Condition(age=AgeRange(below=school_age), context="school"),
+                 blocked, overrides_all=True),
+        ]
+    else:
+        rules.append(make("policy.minimum_signup_age", "minimum_signup_age",
+                          f"Signup is refused below age {policy.minimum_signup_age}",
+                          Condition(age=AgeRange(below=policy.minimum_signup_age)),
+                          blocked, overrides_all=True))
     if policy.honour_gpc_outside_california:
         rules.append(make(
             "policy.gpc", "honour_gpc_outside_california",
@@ -274,6 +289,58 @@ def _group_of(jurisdiction: Jurisdiction) -> tuple[str, ...]:
     return tuple(sorted(jurisdiction.frameworks))
 
 
+def _ages_alike_in_both_contexts(reach: list[Rule], ruleset: RuleSet):
+    """Where only the customer's two minimum-age rules name a context, a school class and
+    its consumer twin differ only at ages where one of those rules applies; return a test
+    for the ages (None: unknown) whose school class can reuse the consumer decision."""
+    if any(rule.when.context for rule in reach if not rule.builtin):
+        return lambda age: False
+    below = max(ruleset.policy.minimum_age(c) for c in CONTEXTS)
+    return lambda age: age is None or age >= below
+
+
+def _profile(jurisdiction: Jurisdiction, reach: list[Rule], ruleset: RuleSet) -> tuple:
+    """What the rules can see of a place: its frameworks (with their dates) and where in its
+    path sit the places rules name. Places with one profile (the US states without a law
+    of their own) fire the same variants in every class, so they are evaluated once."""
+    named = {code for rule in reach for code in rule.when.jurisdictions}
+    return (_group_of(jurisdiction), jurisdiction.frameworks,
+            tuple((code, depth) for depth, code in enumerate(jurisdiction.path) if code in named),
+            supported_from(jurisdiction, ruleset.frameworks))
+
+
+def _evaluate_place(host, name: str, jurisdiction: Jurisdiction, reach: list[Rule],
+                    first_day: date | None, ruleset: RuleSet, variants: list[Variant],
+                    fired: list[int]) -> tuple[Axes, tuple[str, ...], list]:
+    """Assert every input class of one place into its durable_rules ruleset; return the
+    place's axes, contexts and, per class, the variants that fired."""
+    extra = {ruleset.policy.minimum_age(c) for c in CONTEXTS}
+    if any(e.kind == "age_gate" and e.fields.get("digital_consent_age", 0) is None
+           for r in reach for e in r.effects):
+        extra.add(ruleset.policy.consent_age_where_law_is_silent)
+    axes = axes_for(reach, extra, first_day)
+    contexts = contexts_for(reach)
+    same_in_school = _ages_alike_in_both_contexts(reach, ruleset)
+    out: list[tuple[InputClass, list[Fired]]] = []
+    consumer_hits: list[Fired] = []
+    for cls in classes_for(jurisdiction.code, axes, contexts):
+        if cls.context == "school" and same_in_school(cls.age):
+            # No rule that can fire here tells the contexts apart at this age, so the
+            # same variants fire as for the consumer twin just evaluated.
+            out.append((cls, consumer_hits))
+            continue
+        fired.clear()
+        sid = f"{jurisdiction.code}/{cls.band}/{int(cls.gpc)}/{cls.interval}/{cls.context}"
+        state = host.assert_fact(name, fact_for(jurisdiction, cls, sid, ruleset.frameworks))
+        if isinstance(state, dict) and state.get("exception"):
+            raise RuntimeError(f"durable_rules action failed: {state['exception']}")
+        host.delete_state(name, sid)
+        consumer_hits = [Fired(variants[i].rule, variants[i].age, variants[i].effects, variants[i].name)
+                         for i in sorted(set(fired))]
+        out.append((cls, consumer_hits))
+    return axes, contexts, out
+
+
 def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, JurisdictionTable]:
     """Evaluate every input class of every jurisdiction through durable_rules.
 
@@ -312,6 +379,7 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
         names[group] = f"rightsgate_{next(_ruleset_names)}"
         definitions[names[group]] = definition
     tables: dict[str, JurisdictionTable] = {}
+    combined: dict = {}  # equal combinations of fired variants resolve once (resolve_class)
     with _DURABLE_LOCK:
         host = _new_host()
         handles = []
@@ -319,29 +387,20 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
             for name, definition in definitions.items():
                 host.set_rulesets({name: copy.copy(definition)})
                 handles.append(host.get_ruleset(name)._handle)
+            evaluated: dict[tuple, list] = {}  # place profile -> each class's fired variants
             for jurisdiction in ruleset.jurisdictions.values():
                 group = _group_of(jurisdiction)
-                name = names[group]
                 reach = [r for r in group_rules[group] if rule_reaches(r, jurisdiction)]
-                extra = {ruleset.policy.minimum_signup_age}
-                if any(e.kind == "age_gate" and e.fields.get("digital_consent_age", 0) is None
-                       for r in reach for e in r.effects):
-                    extra.add(ruleset.policy.consent_age_where_law_is_silent)
+                profile = _profile(jurisdiction, reach, ruleset)
                 first_day = supported_from(jurisdiction, ruleset.frameworks)
-                axes = axes_for(reach, extra, first_day)
-                contexts = contexts_for(reach)
-                decisions = {}
-                for cls in classes_for(jurisdiction.code, axes, contexts):
-                    fired.clear()
-                    sid = f"{jurisdiction.code}/{cls.band}/{int(cls.gpc)}/{cls.interval}/{cls.context}"
-                    state = host.assert_fact(name, fact_for(jurisdiction, cls, sid, ruleset.frameworks))
-                    if isinstance(state, dict) and state.get("exception"):
-                        raise RuntimeError(f"durable_rules action failed: {state['exception']}")
-                    host.delete_state(name, sid)
-                    hits = [Fired(variants[i].rule, variants[i].age, variants[i].effects, variants[i].name)
-                            for i in sorted(set(fired))]
-                    decisions[(cls.band, cls.gpc, cls.interval, cls.context)] = resolve_class(
-                        ruleset, jurisdiction, axes, cls, hits, problems)
+                axes, contexts, fired_per_class = evaluated.get(profile) or evaluated.setdefault(
+                    profile, _evaluate_place(host, names[group], jurisdiction, reach, first_day,
+                                             ruleset, variants, fired))
+                decisions = {
+                    (cls.band, cls.gpc, cls.interval, cls.context): resolve_class(
+                        ruleset, jurisdiction, axes, cls, hits, problems, combined,
+                        (profile, repr(jurisdiction.authority)))
+                    for cls, hits in fired_per_class}
                 tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions,
                                                               contexts, first_day)
         finally:

@@ -259,6 +259,7 @@ def _policy(data: dict, raw: LineDict, file: str) -> Policy:
         honour_gpc_outside_california=data["honour_gpc_outside_california"],
         locations=freeze({k: Location(file, raw.line_of(k)) for k in data if k in raw}),
         established_in=tuple(code.upper() for code in data["established_in"]),
+        minimum_signup_age_in_school_context=data["minimum_signup_age_in_school_context"],
         online_platform=data["online_platform"],
         offers_financial_incentives=data["offers_financial_incentives"],
         serves_k12_schools=data["serves_k12_schools"],

@@ -36,20 +36,33 @@ POLICY_CONDITIONS = ("online_platform", "offers_financial_incentives", "serves_k
 MAX_AGE = 130
 
 
+# Exact types, not isinstance(Mapping): freezing and thawing run for every effect of every
+# input class at load time, and the abstract-class check was most of that cost.
+_MAPPINGS = (dict, MappingProxyType)
+_SEQUENCES = (list, tuple)
+_SCALARS = frozenset({str, int, bool, float, type(None), date})
+
+
 def freeze(value: Any) -> Any:
     """Return a deeply immutable copy of plain data (dicts become mapping proxies)."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind in _MAPPINGS or (kind not in _SEQUENCES and isinstance(value, Mapping)):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
+    if kind in _SEQUENCES:
         return tuple(freeze(v) for v in value)
     return value
 
 
 def thaw(value: Any) -> Any:
     """Return plain, JSON-ready data from frozen data."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind in _MAPPINGS or (kind is not tuple and isinstance(value, Mapping)):
         return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
+    if kind is tuple:
         return [thaw(v) for v in value]
     return value
 
@@ -193,9 +206,20 @@ class Policy:
     honour_gpc_outside_california: bool
     locations: Mapping
     established_in: tuple[str, ...] = ()
+    minimum_signup_age_in_school_context: int | None = None  # None: minimum_signup_age
     online_platform: bool = False
     offers_financial_incentives: bool = False
     serves_k12_schools: bool = False
+
+    def minimum_age(self, context: str) -> int:
+        """The minimum signup age for an account in `context` (consumer or school)."""
+        if context == "school" and self.minimum_signup_age_in_school_context is not None:
+            return self.minimum_signup_age_in_school_context
+        return self.minimum_signup_age
+
+    @property
+    def school_minimum_differs(self) -> bool:
+        return self.minimum_age("school") != self.minimum_signup_age
 
     def location_of(self, key: str) -> Location:
         return self.locations.get(key, Location("policy.yaml"))

@@ -111,6 +111,11 @@ def _resolve_slot(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList
     modifiers = [h for h in hits if h.effect.modify]
     if not bases:
         return None
+    if any(not h.rule.builtin for h in bases):
+        # Where a law speaks, the customer's policy steps back (the GPC notice a state
+        # law requires is the law's), except a policy rule that overrides the whole slot
+        # (the minimum signup age).
+        bases = [h for h in bases if not h.rule.builtin or h.rule.overrides_all_in_slot]
     present = {h.rule.id for h in bases}
     overridden: set[str] = set()
     for hit in bases:
@@ -183,8 +188,46 @@ def resolve_class(
     cls: InputClass,
     fired: list[Fired],
     problems: ProblemList,
+    memo: dict | None = None,
+    profile: tuple | None = None,
 ) -> Decision:
-    """Turn the variants that fired for `cls` into its Decision."""
+    """Turn the variants that fired for `cls` into its Decision.
+
+    Classes of one place where the same variants fired combine to the same effects, so
+    `memo` (one dict per compile) keeps each combination once: most of a place's classes
+    repeat a handful of combinations, and the shared, frozen effects also make the
+    version hash cheap. A contradiction is then reported for the first class it occurs in.
+    """
+    # Places of one profile (compiler._profile) with the same authority combine alike.
+    key = (profile or jurisdiction.code, cls.age is None, cls.context,
+           tuple((f.rule.id, f.variant) for f in fired))
+    effects = memo.get(key) if memo is not None else None
+    if effects is None:
+        effects = _combine(ruleset, jurisdiction, axes, cls, fired, problems)
+        if memo is not None:
+            memo[key] = effects
+    gate, rights, opt_outs, notices, steps = effects
+    low, high = axes.band_range(cls.band)
+    start, end = axes.interval_range(cls.interval)
+    return Decision(
+        jurisdiction=jurisdiction.code,
+        frameworks=jurisdiction.frameworks,
+        path=jurisdiction.path,
+        age_range=(low, high),
+        gpc=cls.gpc,
+        valid_from=start,
+        valid_until=end,
+        age_gate=gate,
+        rights=rights,
+        opt_outs=opt_outs,
+        notices=notices,
+        steps=steps,
+    )
+
+
+def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: InputClass,
+             fired: list[Fired], problems: ProblemList) -> tuple:
+    """The effects of one combination of fired variants: (gate, rights, opt-outs, notices, steps)."""
     where = _describe_class(jurisdiction, axes, cls)
     by_slot: dict[tuple[str, str], list[_Hit]] = {}
     seen: set[tuple[str, str, str]] = set()
@@ -221,7 +264,7 @@ def resolve_class(
                 "citation": "", "legal_status": "verified"}
     gate.setdefault("digital_consent_age", None)
     gate.setdefault("parental_consent_required", None)
-    gate["minimum_age"] = ruleset.policy.minimum_signup_age
+    gate["minimum_age"] = ruleset.policy.minimum_age(cls.context)
     if gate.get("status") != "parental_consent_required":
         gate.pop("consent_by", None)
         gate.pop("consent_age", None)
@@ -265,19 +308,4 @@ def resolve_class(
     gpc_changed = any(fields.get("gpc_applied") for (k, _), fields in resolved.items()
                       if k == "opt_out")
 
-    low, high = axes.band_range(cls.band)
-    start, end = axes.interval_range(cls.interval)
-    return Decision(
-        jurisdiction=jurisdiction.code,
-        frameworks=jurisdiction.frameworks,
-        path=jurisdiction.path,
-        age_range=(low, high),
-        gpc=cls.gpc,
-        valid_from=start,
-        valid_until=end,
-        age_gate=freeze(gate),
-        rights=items("right"),
-        opt_outs=items("opt_out"),
-        notices=items("notice"),
-        steps=freeze(steps),
-    )
+    return (freeze(gate), items("right"), items("opt_out"), items("notice"), freeze(steps))

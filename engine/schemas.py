@@ -94,7 +94,8 @@ Age = fields.Integer(strict=True, validate=validate.Range(0, MAX_AGE + 1))
 
 class AuthoritySchema(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1))
-    url = fields.Url(required=True, schemes={"https", "http"})
+    # null where the legal team found no official address (better none than a guess).
+    url = fields.Url(required=True, allow_none=True, schemes={"https", "http"})
     status = fields.String(required=True, validate=validate.OneOf(LEGAL_STATUSES))
     notes = fields.String()
     co_enforcer = fields.Dict(keys=fields.String(), values=fields.String())
@@ -170,6 +171,8 @@ class PolicyFileSchema(Strict):
         strict=True, required=True, validate=validate.Range(0, 21)
     )
     honour_gpc_outside_california = Flag(required=True)
+    minimum_signup_age_in_school_context = fields.Integer(
+        strict=True, validate=validate.Range(0, 21), load_default=None)
     established_in = fields.List(fields.String(validate=validate.Regexp(
         CODE_RE, error="not an ISO 3166 code")), load_default=list)
     online_platform = Flag(load_default=False)

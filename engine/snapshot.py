@@ -22,33 +22,35 @@ from .jurisdictions import Resolution, resolve_jurisdiction, territory_index
 from .loader import load_rules
 from .model import RuleSet, thaw
 
-ENGINE_FORMAT = "1"  # bump when the meaning of a decision changes without a rule change
+ENGINE_FORMAT = "2"  # bump when the meaning of a decision changes without a rule change
 
 
-def _decision_json(decision: Decision) -> dict:
-    return {
-        "jurisdiction": decision.jurisdiction,
-        "age_range": list(decision.age_range),
-        "gpc": decision.gpc,
-        "valid_from": decision.valid_from.isoformat() if decision.valid_from else None,
-        "age_gate": thaw(decision.age_gate),
-        "rights": thaw(decision.rights),
-        "opt_outs": thaw(decision.opt_outs),
-        "notices": thaw(decision.notices),
-    }
+def _decision_json(decision: Decision, seen: dict[int, str]) -> str:
+    """The decision as canonical JSON; effects shared by many classes are encoded once."""
+
+    def encoded(value: object) -> str:
+        text = seen.get(id(value))
+        if text is None:
+            text = seen[id(value)] = json.dumps(thaw(value), sort_keys=True, default=str)
+        return text
+
+    head = json.dumps([decision.jurisdiction, list(decision.age_range), decision.gpc,
+                       decision.valid_from.isoformat() if decision.valid_from else None])
+    return "[" + ",".join((head, encoded(decision.age_gate), encoded(decision.rights),
+                           encoded(decision.opt_outs), encoded(decision.notices))) + "]"
 
 
 def _version(ruleset: RuleSet, tables: Mapping[str, JurisdictionTable]) -> str:
     """A content hash of everything a response can show: decisions, texts, places."""
     sha = hashlib.sha256(ENGINE_FORMAT.encode())
+    seen: dict[int, str] = {}  # id -> JSON of shared effect tuples (alive while tables are)
     for code in sorted(tables):
         table = tables[code]
         jur = table.jurisdiction
         sha.update(json.dumps([code, jur.name, jur.frameworks, jur.path, thaw(jur.authority)],
                               sort_keys=True, default=str).encode())
         for key in sorted(table.decisions, key=repr):
-            sha.update(json.dumps(_decision_json(table.decisions[key]), sort_keys=True,
-                                  default=str).encode())
+            sha.update(_decision_json(table.decisions[key], seen).encode())
     for (kind, item_id), entry in sorted(ruleset.catalog.items()):
         sha.update(f"{kind}\0{item_id}\0{entry.title}\0{entry.text}\0".encode())
     return sha.hexdigest()[:16]

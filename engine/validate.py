@@ -215,6 +215,11 @@ def _check_data_in_text(loc: Location, what: str, text: str, problems: ProblemLi
                      "of the item", code="data_in_text")
 
 
+# Above this, a statutory age is a majority rule for all processing of minors (ZA, NG,
+# IN 18; TH 20), not a digital age of consent; the policy age is not measured against it.
+DIGITAL_CONSENT_AGE_MAX = 16
+
+
 def _check_policy(ruleset: RuleSet, problems: ProblemList) -> None:
     policy = ruleset.policy
     statutory = [
@@ -222,7 +227,7 @@ def _check_policy(ruleset: RuleSet, problems: ProblemList) -> None:
         for rule in ruleset.rules
         for effect in rule.effects
         if effect.kind == "age_gate" and effect.fields.get("digital_consent_age") is not None
-        and rule.basis == "law"
+        and rule.basis == "law" and effect.fields["digital_consent_age"] <= DIGITAL_CONSENT_AGE_MAX
     ]
     if statutory:
         strictest, rule = max(statutory, key=lambda pair: pair[0])

@@ -1,4 +1,4 @@
-"""GET and POST /v1/decision: the contract in shared/design.md, through the test client."""
+"""GET and POST /v1/decision: the contract in docs/design.md, through the test client."""
 
 from __future__ import annotations
 

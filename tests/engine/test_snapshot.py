@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from datetime import date
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,13 +17,9 @@ from .conftest import RULES_DIR
 DAY = date(2026, 11, 22)
 
 
-def _reference():
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[3] / "shared" / "legal-reference.yaml"
-    if not path.is_file():  # CI clones main with shared/ beside it
-        path = Path(__file__).resolve().parents[2].parent / "shared" / "legal-reference.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["jurisdictions"]
+def _reference() -> dict:
+    path = Path(__file__).with_name("reference_table.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["reference"]
 
 
 def test_all_38_reference_jurisdictions_resolve_with_their_own_age_and_authority(snapshot):
@@ -30,20 +27,15 @@ def test_all_38_reference_jurisdictions_resolve_with_their_own_age_and_authority
     assert len(reference) == 38
     for code, entry in reference.items():
         resolution = snapshot.resolve(code)
-        assert resolution.code == (code if code != "DEFAULT" else "DEFAULT")
+        assert resolution.code == code
         jur = snapshot.ruleset.jurisdictions[resolution.code]
-        ages = [r["age"] for r in entry.get("age_rules", [])
-                if r["id"] in ("digital_consent_age", "parental_consent_under_13",
-                               "parental_consent_under_14")]
-        if code == "US-CA":
-            ages = [13]  # COPPA; the CCPA 13/16 tiers are opt-outs, not the age gate
         if code == "DEFAULT":
             assert jur.authority is None
             continue
-        expected_authority = entry["authority"]["url"].rstrip("/")
+        expected_authority = entry["authority_url"].rstrip("/")
         assert jur.authority["url"].rstrip("/").startswith(expected_authority.split("/make")[0])
         adult = snapshot.decide(resolution.code, 40, False, DAY).age_gate
-        assert adult["digital_consent_age"] == (ages[0] if ages else None), code
+        assert adult["digital_consent_age"] == entry["age"], code
 
 
 def test_lookup_never_touches_durable_rules(snapshot, monkeypatch):
@@ -147,3 +139,14 @@ def test_resolution(snapshot, raw, code, matched):
 def test_malformed_jurisdictions_are_refused(snapshot, raw):
     with pytest.raises(InvalidJurisdiction):
         snapshot.resolve(raw)
+
+
+def test_school_classes_reused_from_consumer_twins_equal_a_full_evaluation(snapshot, monkeypatch):
+    """The compiler evaluates a school class through durable_rules only where a rule tells
+    the contexts apart; evaluating every school class gives the very same decisions."""
+    from engine import compiler
+
+    monkeypatch.setattr(compiler, "_ages_alike_in_both_contexts", lambda reach, ruleset: lambda age: False)
+    full = load_snapshot(RULES_DIR)
+    assert full.version == snapshot.version
+    assert any("school" in table.contexts for table in full.tables.values())
