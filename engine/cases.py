@@ -17,6 +17,7 @@ Input may also give `birthdate` (the age is computed on `as_of`), `context` and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -117,7 +118,7 @@ def _compare(prefix: str, expected: dict, actual: dict, failures: list[str]) -> 
         got = actual.get(key)
         if key == "default" and isinstance(want, bool):
             want = "on" if want else "off"
-        if isinstance(want, dict) and isinstance(got, dict):
+        if isinstance(want, dict) and isinstance(got, Mapping):
             _compare(f"{prefix}.{key}", want, got, failures)
         elif got != want:
             failures.append(f"{prefix}.{key}: expected {want!r}, got {got!r}")
