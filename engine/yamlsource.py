@@ -51,76 +51,109 @@ class RuleFileError(Exception):
         self.problem = problem
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe loader that refuses anchors, aliases and deep nesting while composing."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent, index):
-        event = self.peek_event()
-        tag = getattr(event, "tag", None)
-        if tag is not None and tag != "!":  # any explicit tag: rule files never need one
-            raise yaml.composer.ComposerError(
-                None, None, f"tag {tag} is not allowed in rule files", event.start_mark)
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "anchors and aliases (&name, *name) are not allowed in rule files",
-                event.start_mark,
-            )
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise yaml.composer.ComposerError(
-                    None, None, f"nesting deeper than {MAX_DEPTH} levels", event.start_mark
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+# libyaml scans and parses (in C; the pure-Python scanner was most of a load); the events
+# are composed here, so every check below still holds on the way.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_ALLOWED_TAG = "!"  # the non-specific tag of a quoted scalar; any other explicit tag is refused
 
 
-def _build(loader: _Loader, node: yaml.Node, file: str) -> Any:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result = LineDict()
-        result.line = line
-        result.key_lines = {}
-        for key_node, value_node in node.value:
-            key = _build(loader, key_node, file)
-            if isinstance(key, (dict, list)):
-                raise RuleFileError(
-                    RuleProblem(file, key_node.start_mark.line + 1, "a key must be a plain value")
-                )
-            if key in result:
-                raise RuleFileError(
-                    RuleProblem(
-                        file,
-                        key_node.start_mark.line + 1,
-                        f"duplicate key '{key}' (first at line {result.key_lines[key]})",
-                        "remove one of them; YAML would silently keep only the last",
-                        code="duplicate_key",
-                    )
-                )
-            result.key_lines[key] = key_node.start_mark.line + 1
-            result[key] = _build(loader, value_node, file)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        items = LineList()
-        items.line = line
-        items.item_lines = []
-        for child in node.value:
-            items.item_lines.append(child.start_mark.line + 1)
-            items.append(_build(loader, child, file))
-        return items
+class _Frame:
+    __slots__ = ("container", "key", "key_line")
+
+    def __init__(self, container: Any) -> None:
+        self.container = container
+        self.key: Any = _NO_KEY
+        self.key_line = 0
+
+
+_NO_KEY = object()
+
+
+def _refuse(message: str, mark: Any) -> None:
+    raise yaml.composer.ComposerError(None, None, message, mark)
+
+
+def _scalar(loader: Any, event: yaml.ScalarEvent, file: str) -> Any:
+    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
         return loader.construct_object(node, deep=True)
     except ValueError as exc:  # e.g. 2025-02-30 looks like a date but is none
-        kind = "date" if node.tag.endswith(":timestamp") else "value"
-        raise RuleFileError(RuleProblem(file, line, f"'{node.value}' is not a valid {kind}: {exc}",
+        kind = "date" if tag.endswith(":timestamp") else "value"
+        raise RuleFileError(RuleProblem(file, event.start_mark.line + 1,
+                                        f"'{event.value}' is not a valid {kind}: {exc}",
                                         "write real calendar dates as YYYY-MM-DD", code="schema")) from exc
+
+
+def _compose(loader: Any, file: str) -> Any:
+    """Build LineDict / LineList values from the parser's events, refusing tags, anchors,
+    aliases, deep nesting, several documents and duplicate keys."""
+    stack: list[_Frame] = []
+    root: Any = None
+    documents = 0
+    while loader.check_event():
+        event = loader.get_event()
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                _refuse("expected a single document in the stream, but found another document",
+                        event.start_mark)
+            continue
+        if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+            continue
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            _refuse("anchors and aliases (&name, *name) are not allowed in rule files", event.start_mark)
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag != _ALLOWED_TAG:  # rule files never need an explicit tag
+            _refuse(f"tag {tag} is not allowed in rule files", event.start_mark)
+        line = event.start_mark.line + 1
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            value = stack.pop().container
+        elif isinstance(event, yaml.MappingStartEvent):
+            value = LineDict()
+            value.line, value.key_lines = line, {}
+        elif isinstance(event, yaml.SequenceStartEvent):
+            value = LineList()
+            value.line, value.item_lines = line, []
+        else:
+            value = _scalar(loader, event, file)
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            _place(stack, value, line, file, started=True)
+            stack.append(_Frame(value))
+            if len(stack) > MAX_DEPTH:
+                _refuse(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
+            if len(stack) == 1:
+                root = value
+            continue
+        if not stack:
+            root = value
+        elif not isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            _place(stack, value, line, file, started=False)
+    return root
+
+
+def _place(stack: list[_Frame], value: Any, line: int, file: str, started: bool) -> None:
+    """Put a new value into the container being built (a key, a value or an item)."""
+    if not stack:
+        return
+    frame = stack[-1]
+    container = frame.container
+    if isinstance(container, LineList):
+        container.item_lines.append(line)
+        container.append(value)
+        return
+    if frame.key is _NO_KEY:
+        if started:
+            raise RuleFileError(RuleProblem(file, line, "a key must be a plain value"))
+        if value in container:
+            raise RuleFileError(RuleProblem(
+                file, line, f"duplicate key '{value}' (first at line {container.key_lines[value]})",
+                "remove one of them; YAML would silently keep only the last", code="duplicate_key"))
+        frame.key, frame.key_line = value, line
+        return
+    container.key_lines[frame.key] = frame.key_line
+    container[frame.key] = value
+    frame.key = _NO_KEY
 
 
 def load_yaml(path: Path, display_name: str | None = None) -> Any:
@@ -169,10 +202,7 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
     loader = None
     try:
         loader = _Loader(text)
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        return _build(loader, node, file)
+        return _compose(loader, file)
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         raise RuleFileError(RuleProblem(file, line, f"character not allowed in YAML: {exc.reason}",

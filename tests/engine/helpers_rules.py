@@ -25,7 +25,7 @@ EXPECT_KEYS = {"description", "file", "line", "code", "message", "suggestion",
 REQUIRED_EXPECT_KEYS = {"file", "line", "code", "message"}
 PROBLEM_CODES = {"yaml", "schema", "duplicate_key", "encoding", "too_large", "missing", "misnamed",
                  "unknown_id", "unknown_code", "duplicate", "unreachable", "invalid", "text",
-                 "citation", "policy", "contradiction", "gap"}
+                 "citation", "policy", "contradiction", "gap", "data_in_text", "status"}
 CONTROL_FILES = {"expect.yaml", "DELETE"}
 
 

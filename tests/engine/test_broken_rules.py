@@ -72,13 +72,15 @@ def gen_non_utf8(rules: Path, scratch: Path) -> PostCheck:
 
 
 def gen_control_character(rules: Path, scratch: Path) -> PostCheck:
-    """Paste a vertical tab (U+000B, Word's Shift+Enter) into the summary on line 10 of coppa.yaml."""
+    """Paste a vertical tab (U+000B, Word's Shift+Enter) into the first summary of coppa.yaml
+    that says "a parent" (the line expect.yaml names)."""
     path = rules / "frameworks" / "coppa.yaml"
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
-    assert lines[9].startswith("    summary: ")
-    lines[9] = lines[9].replace(" a parent", "\x0ba parent", 1)
-    assert "\x0b" in lines[9]
+    index = next(i for i, line in enumerate(lines)
+                 if line.startswith("    summary: ") and " a parent" in line)
+    lines[index] = lines[index].replace(" a parent", "\x0ba parent", 1)
+    assert "\x0b" in lines[index]
     path.write_text("".join(lines), encoding="utf-8")
     return None
 
