@@ -16,13 +16,17 @@ from pathlib import Path
 
 import click
 
+from .ages import age_on
 from .cases import check_cases, run_cases
-from .diff import diff_snapshots
+from .decision import Decision
+from .diff import diff_report
 from .errors import RuleSetInvalid
 from .explain import explain as explain_decision
-from .jurisdictions import InvalidJurisdiction
-from .model import MAX_AGE
-from .snapshot import Snapshot, load_snapshot
+from .jurisdictions import InvalidJurisdiction, Resolution
+from .localise import Localiser
+from .model import CONTEXTS, MAX_AGE
+from .render import render_decision
+from .snapshot import DateNotModelled, Snapshot, load_snapshot
 
 EXIT_OK = 0
 EXIT_CASES_FAILED = 1
@@ -101,47 +105,95 @@ def test(rules_dir: Path, today: datetime | None) -> None:
 @main.command()
 @click.option("--jurisdiction", "-j", default=None, help="ISO code or alias (AT, US-CA, UK...).")
 @click.option("--age", type=click.IntRange(0, MAX_AGE), default=None)
+@click.option("--birthdate", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Instead of --age: the age is computed on --as-of.")
 @click.option("--gpc", is_flag=True, help="The browser sends Global Privacy Control.")
+@click.option("--context", type=click.Choice(CONTEXTS), default="consumer", show_default=True,
+              help="school: the account is provided through a school.")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--locale", default=None,
+              help="Also show what the person reads, in this language (de, fr-CA...).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--rules", "rules_dir", default=DEFAULT_RULES_DIR,
               type=click.Path(file_okay=False, path_type=Path))
-def explain(jurisdiction: str | None, age: int | None, gpc: bool, as_of: datetime | None,
-            as_json: bool, rules_dir: Path) -> None:
+def explain(jurisdiction: str | None, age: int | None, birthdate: datetime | None, gpc: bool,
+            context: str, as_of: datetime | None, locale: str | None, as_json: bool,
+            rules_dir: Path) -> None:
     """Explain a decision: every outcome, the rule and law behind it, and why."""
+    if age is not None and birthdate is not None:
+        raise click.UsageError("give --age or --birthdate, not both")
     snapshot = _load(rules_dir)
     day = as_of.date() if as_of else _today()
+    if birthdate is not None:
+        if birthdate.date() > day:
+            raise click.BadParameter("is after --as-of (or today)", param_hint="--birthdate")
+        age = age_on(birthdate.date(), day)
     try:
         resolution = snapshot.resolve(jurisdiction)
+        decision = snapshot.decide(resolution.code, age, gpc, day, context)
     except InvalidJurisdiction as exc:
         raise click.BadParameter(str(exc), param_hint="--jurisdiction") from exc
-    decision = snapshot.decide(resolution.code, age, gpc, day)
+    except DateNotModelled as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from exc
     lines = explain_decision(snapshot.ruleset, decision, age, gpc, day)
+    shown = _shown_texts(snapshot, decision, resolution, locale, day, gpc, context) if locale else None
     if as_json:
+        explanations = [e.to_dict() for e in lines]
+        if shown is not None:
+            for entry in explanations:
+                entry["shown"] = shown["texts"].get((entry["kind"], entry["id"]))
         click.echo(json.dumps({
             "jurisdiction": {"requested": resolution.requested, "code": resolution.code,
                              "matched": resolution.matched, "frameworks": list(decision.frameworks)},
-            "as_of": day.isoformat(), "gpc": gpc, "ruleset": snapshot.version,
-            "explanations": [e.to_dict() for e in lines]}, indent=2, ensure_ascii=False))
+            "as_of": day.isoformat(), "gpc": gpc, "context": context, "ruleset": snapshot.version,
+            **({"locale": shown["locale"]} if shown else {}),
+            "explanations": explanations}, indent=2, ensure_ascii=False))
         return
     click.echo(f"{resolution.code} ({resolution.matched}; frameworks: {', '.join(decision.frameworks)})"
                f", age {age if age is not None else 'not given'}, GPC {'on' if gpc else 'off'}, "
-               f"as of {day}; ruleset {snapshot.version}")
+               f"{context}, as of {day}; ruleset {snapshot.version}"
+               + (f"; shown in {shown['locale']}" if shown else ""))
     for line in lines:
         click.echo(f"- {line}")
+        if shown and (line.kind, line.id) in shown["texts"]:
+            title, text = shown["texts"][(line.kind, line.id)]
+            click.echo(f"    shown: {title}: {text}")
+
+
+def _shown_texts(snapshot: Snapshot, decision: Decision, resolution: Resolution, locale: str,
+                 day: date, gpc: bool, context: str) -> dict:
+    """What the person reads for each item, rendered exactly as the API renders it."""
+    localiser = Localiser()
+    tag = localiser.negotiate([locale])
+    body = render_decision(snapshot, localiser, decision, resolution, tag, day, gpc, context)
+    texts = {("age_gate", "age_gate"): (body["age_gate"]["title"], body["age_gate"]["text"])}
+    for section, kind in (("rights", "right"), ("opt_outs", "opt_out"), ("notices", "notice")):
+        for item in body[section]:
+            texts[(kind, item["id"])] = (item["title"], item.get("description") or item.get("text"))
+    return {"locale": tag, "texts": texts}
 
 
 @main.command()
 @click.argument("old_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.argument("new_dir", required=False, default=DEFAULT_RULES_DIR,
                 type=click.Path(file_okay=False, path_type=Path))
-def diff(old_dir: Path, new_dir: Path) -> None:
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when anything changed (as `git diff --exit-code` does).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def diff(old_dir: Path, new_dir: Path, exit_code: bool, as_json: bool) -> None:
     """Show what changes between two rule sets (OLD_DIR, NEW_DIR = ./rules)."""
     old, new = _load(old_dir), _load(new_dir)
-    changes = diff_snapshots(old, new)
-    for change in changes:
-        click.echo(f"- {change}")
-    click.echo(f"{len(changes)} change(s) from {old.version} to {new.version}")
+    report = diff_report(old, new)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        for line in report.lines():
+            click.echo(line)
+        click.echo(f"{len(report.changes)} change(s) in places both model, {len(report.added)} added, "
+                   f"{len(report.removed)} removed, {len(report.texts)} text(s); "
+                   f"from {old.version} to {new.version}")
+    if exit_code and report.changed:
+        sys.exit(EXIT_CASES_FAILED)
 
 
 if __name__ == "__main__":  # pragma: no cover

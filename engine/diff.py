@@ -1,8 +1,10 @@
 """What a rule change changes: compare two Snapshots over the whole input space.
 
-Both snapshots are asked every jurisdiction x age (0-130 and none) x GPC x every
-date boundary either of them knows, and each difference is reported once for the
-run of ages it covers.
+Both snapshots are asked every jurisdiction x age (0-130 and none) x GPC x context x
+every date boundary either of them knows, and each difference is reported once for the
+run of ages it covers. Places only one side models are reported as added or removed (a
+new state's hundreds of item-level differences say less than "added, with these laws"),
+and English texts that changed are listed too: they change what people read.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date
 from .classes import EPOCH
 from .decision import Decision
 from .model import MAX_AGE
-from .snapshot import Snapshot
+from .snapshot import DateNotModelled, Snapshot
 
 
 @dataclass(frozen=True)
@@ -25,22 +27,86 @@ class Change:
     what: str
     before: object
     after: object
+    context: str = "consumer"
 
     def __str__(self) -> str:
         gpc = "" if self.gpc is None else f", GPC {'on' if self.gpc else 'off'}"
         when = f", as of {self.as_of}" if self.as_of else ""
-        return f"{self.jurisdiction}, {self.ages}{gpc}{when}: {self.what}: {self.before} -> {self.after}"
+        school = ", school account" if self.context == "school" else ""
+        return (f"{self.jurisdiction}, {self.ages}{gpc}{school}{when}: {self.what}: "
+                f"{_word(self.before)} -> {_word(self.after)}")
+
+    def to_dict(self) -> dict:
+        return {"jurisdiction": self.jurisdiction, "ages": self.ages, "gpc": self.gpc,
+                "context": self.context, "as_of": self.as_of.isoformat() if self.as_of else None,
+                "what": self.what, "before": self.before, "after": self.after, "text": str(self)}
+
+
+def _word(value: object) -> str:
+    """A value as the legal team reads it (never Python's None)."""
+    return "none" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    """Everything an edit changes, in the order a reader wants it."""
+
+    old_version: str
+    new_version: str
+    added: tuple[tuple[str, str, tuple[str, ...]], ...]  # (code, name, frameworks)
+    removed: tuple[tuple[str, str], ...]
+    frameworks_added: tuple[str, ...]
+    frameworks_removed: tuple[str, ...]
+    texts: tuple[str, ...]  # catalogue entries whose English words changed
+    changes: tuple[Change, ...]  # places both sides model
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.frameworks_added or self.frameworks_removed
+                    or self.texts or self.changes or self.old_version != self.new_version)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.added:
+            out.append(f"{len(self.added)} place(s) added:")
+            out += [f"  + {code} {name}: {', '.join(fws)}" for code, name, fws in self.added]
+        if self.removed:
+            out.append(f"{len(self.removed)} place(s) removed:")
+            out += [f"  - {code} {name}" for code, name in self.removed]
+        if self.frameworks_added:
+            out.append(f"frameworks added: {', '.join(self.frameworks_added)}")
+        if self.frameworks_removed:
+            out.append(f"frameworks removed: {', '.join(self.frameworks_removed)}")
+        if self.texts:
+            out.append(f"{len(self.texts)} English text(s) changed (their translations are now stale):")
+            out += [f"  ~ {t}" for t in self.texts]
+        places: dict[str, list[Change]] = {}
+        for change in self.changes:
+            places.setdefault(change.jurisdiction, []).append(change)
+        for code, changes in places.items():
+            out.append(f"{code}: {len(changes)} change(s)")
+            out += [f"  - {str(c)[len(code) + 2:]}" for c in changes]
+        return out
+
+    def to_dict(self) -> dict:
+        return {"from": self.old_version, "to": self.new_version, "changed": self.changed,
+                "added": [{"code": c, "name": n, "frameworks": list(f)} for c, n, f in self.added],
+                "removed": [{"code": c, "name": n} for c, n in self.removed],
+                "frameworks_added": list(self.frameworks_added),
+                "frameworks_removed": list(self.frameworks_removed),
+                "texts": list(self.texts), "changes": [c.to_dict() for c in self.changes]}
 
 
 def _flat(decision: Decision | None) -> dict[str, object]:
     if decision is None:
         return {}
     out: dict[str, object] = {}
-    for key in ("status", "digital_consent_age", "basis", "consent_by", "rule"):
+    for key in ("status", "digital_consent_age", "basis", "consent_by", "minimum_age", "rule"):
         out[f"age_gate.{key}"] = decision.age_gate.get(key)
     for section in ("rights", "opt_outs", "notices"):
         for item in getattr(decision, section):
-            keys = ("mechanism", "default", "gpc_applied", "consent_by") if section == "opt_outs" else ()
+            keys = (("mechanism", "default", "gpc_applied", "consent_by", "knowledge")
+                    if section == "opt_outs" else ())
             out[f"{section}.{item['id']}"] = "present"
             for key in keys:
                 out[f"{section}.{item['id']}.{key}"] = item.get(key)
@@ -49,10 +115,12 @@ def _flat(decision: Decision | None) -> dict[str, object]:
 
 
 def _days(old: Snapshot, new: Snapshot, code: str) -> list[date]:
-    days = {EPOCH}
+    days = set()
     for snap in (old, new):
-        if code in snap.tables:
-            days.update(snap.tables[code].axes.day_starts)
+        table = snap.tables[code]
+        days.update(table.axes.day_starts)
+        if table.supported_from:
+            days.add(table.supported_from)
     return sorted(days)
 
 
@@ -62,37 +130,74 @@ def _age_label(low: int | None, high: int | None) -> str:
     return f"age {low}" if low == high else f"ages {low}-{high}"
 
 
+def _flat_at(snap: Snapshot, code: str, age: int | None, gpc: bool, day: date,
+             context: str) -> dict[str, object]:
+    try:
+        return _flat(snap.decide(code, age, gpc, day, context))
+    except DateNotModelled:
+        return {"answer": "refused: date before the rules model this place"}
+
+
 def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
-    """Every difference between two rule sets' decisions, ages grouped into runs."""
+    """Every difference in the places both rule sets model, ages grouped into runs."""
     changes: list[Change] = []
-    for code in sorted(set(old.tables) | set(new.tables)):
+    for code in sorted(set(old.tables) & set(new.tables)):
+        contexts = sorted(set(old.tables[code].contexts) | set(new.tables[code].contexts))
         for day in _days(old, new, code):
-            for gpc in (False, True):
-                runs: dict[tuple, list] = {}
-                for age in [None, *range(MAX_AGE + 1)]:
-                    before = _flat(old.decide(code, age, gpc, day)) if code in old.tables else {}
-                    after = _flat(new.decide(code, age, gpc, day)) if code in new.tables else {}
-                    for key in sorted(set(before) | set(after)):
-                        if before.get(key) != after.get(key):
-                            change = (key, before.get(key, "absent"), after.get(key, "absent"))
-                            span = runs.setdefault(change, [])
-                            if span and age is not None and span[-1][1] == age - 1:
-                                span[-1][1] = age
-                            else:
-                                span.append([age, age])
-                for (key, was, now), spans in runs.items():
-                    for low, high in spans:
-                        changes.append(Change(code, _age_label(low, high), gpc,
-                                              None if day == EPOCH else day, key, was, now))
+            for context in contexts:
+                for gpc in (False, True):
+                    runs: dict[tuple, list] = {}
+                    for age in [None, *range(MAX_AGE + 1)]:
+                        before = _flat_at(old, code, age, gpc, day, context)
+                        after = _flat_at(new, code, age, gpc, day, context)
+                        for key in sorted(set(before) | set(after)):
+                            if before.get(key) != after.get(key):
+                                change = (key, before.get(key, "absent"), after.get(key, "absent"))
+                                span = runs.setdefault(change, [])
+                                if span and age is not None and span[-1][1] == age - 1:
+                                    span[-1][1] = age
+                                else:
+                                    span.append([age, age])
+                    for (key, was, now), spans in runs.items():
+                        for low, high in spans:
+                            changes.append(Change(code, _age_label(low, high), gpc,
+                                                  None if day == EPOCH else day, key, was, now,
+                                                  context))
     return _merge_gpc(changes)
+
+
+def diff_report(old: Snapshot, new: Snapshot) -> DiffReport:
+    """The whole comparison: places and laws added or removed, texts, then each change."""
+    old_places, new_places = old.ruleset.jurisdictions, new.ruleset.jurisdictions
+    texts = []
+    for key in sorted(set(old.ruleset.catalog) | set(new.ruleset.catalog)):
+        before, after = old.ruleset.catalog.get(key), new.ruleset.catalog.get(key)
+        label = f"{key[0].replace('_', '-')} {key[1]}"
+        if before is None:
+            texts.append(f"{label}: new")
+        elif after is None:
+            texts.append(f"{label}: removed")
+        elif (before.title, before.text) != (after.title, after.text):
+            what = "title" if before.title != after.title else "text"
+            texts.append(f"{label} {what}: '{getattr(before, what)}' -> '{getattr(after, what)}'")
+    return DiffReport(
+        old_version=old.version, new_version=new.version,
+        added=tuple((c, new_places[c].name, new_places[c].frameworks)
+                    for c in sorted(set(new.tables) - set(old.tables))),
+        removed=tuple((c, old_places[c].name) for c in sorted(set(old.tables) - set(new.tables))),
+        frameworks_added=tuple(sorted(set(new.ruleset.frameworks) - set(old.ruleset.frameworks))),
+        frameworks_removed=tuple(sorted(set(old.ruleset.frameworks) - set(new.ruleset.frameworks))),
+        texts=tuple(texts),
+        changes=tuple(diff_snapshots(old, new)),
+    )
 
 
 def _merge_gpc(changes: list[Change]) -> list[Change]:
     """Report a change once when it is the same with and without GPC."""
     keyed: dict[tuple, list[Change]] = {}
     for change in changes:
-        key = (change.jurisdiction, change.ages, change.as_of, change.what, repr(change.before),
-               repr(change.after))
+        key = (change.jurisdiction, change.ages, change.as_of, change.context, change.what,
+               repr(change.before), repr(change.after))
         keyed.setdefault(key, []).append(change)
     merged = []
     for group in keyed.values():
@@ -103,4 +208,4 @@ def _merge_gpc(changes: list[Change]) -> list[Change]:
     return merged
 
 
-__all__ = ["Change", "diff_snapshots"]
+__all__ = ["Change", "DiffReport", "diff_report", "diff_snapshots"]

@@ -12,6 +12,16 @@ from datetime import date
 from .decision import Decision, Step
 from .model import RuleSet
 
+KNOWLEDGE_WORDS = {
+    "actual": "actual knowledge",
+    "wilful_disregard": "actual knowledge or wilful disregard",
+    "knew_or_should_have_known": "knew or should have known",
+    "reasonable_certainty": "aware with reasonable certainty",
+}
+
+CONSENT_WORDS = {"person": "the person", "parent": "a parent",
+                 "parent_and_child": "the person and a parent jointly", "school": "the school"}
+
 GATE_WORDS = {
     "allowed": "allowed (consents alone)",
     "parental_consent_required": "parental consent required",
@@ -54,7 +64,8 @@ def _reasons(ruleset: RuleSet, step: Step, decision: Decision, age: int | None, 
     if named:
         reasons.append(code if named[0] == code else f"{code} is in {named[0]}")
     elif rule.framework != "*":
-        reasons.append(f"{rule.framework} applies in {code}")
+        title = ruleset.catalog.get(("framework", rule.framework))
+        reasons.append(f"{title.title if title else rule.framework} applies in {code}")
     if step.at_least is not None or step.below is not None:
         if age is None:
             reasons.append("age not given")
@@ -69,9 +80,16 @@ def _reasons(ruleset: RuleSet, step: Step, decision: Decision, age: int | None, 
         reasons.append("no age or birthdate was given")
     if rule.when.gpc is True and gpc:
         reasons.append("the browser sent a GPC signal")
-    if rule.when.frameworks_absent:
-        reasons.append(f"{code} is outside California ({', '.join(rule.when.frameworks_absent)} "
-                       "does not apply)")
+    if rule.when.context == "school":
+        reasons.append("the account is provided through a school")
+    elif rule.when.context == "consumer":
+        reasons.append("the account is not provided through a school")
+    for key, value in rule.when.policy:
+        shown = ", ".join(value) if isinstance(value, (list, tuple)) else str(value).lower()
+        reasons.append(f"the customer's policy says {key}: {shown}")
+    absent = [fw for fw in rule.when.frameworks_absent if fw in decision.frameworks]
+    if absent:
+        reasons.append(f"{', '.join(absent)} is not in force in {code} on {as_of}")
     if rule.when.effective_from:
         reasons.append(f"in force since {rule.when.effective_from} (as of {as_of})")
     if rule.when.effective_until:
@@ -87,10 +105,21 @@ def _policy_rules(ruleset: RuleSet) -> list:
 
 def _outcome(kind: str, item: dict) -> str:
     if kind == "age_gate":
-        return GATE_WORDS.get(item["status"], item["status"])
+        words = GATE_WORDS.get(item["status"], item["status"])
+        if item.get("consent_by") in ("parent_and_child", "school"):
+            words += f" (consent by {CONSENT_WORDS[item['consent_by']]})"
+        return words
     if kind == "opt_out":
-        extra = ", GPC applied" if item.get("gpc_applied") else ""
-        return f"{item['id']}: {item['mechanism']}, {item['default']} by default{extra}"
+        words = [f"{item['id']}: {item['mechanism'].replace('_', '-')}", f"{item['default']} by default"]
+        if item.get("consent_by"):
+            by = CONSENT_WORDS.get(item["consent_by"], item["consent_by"])
+            words.append(f"consent by {by}" + (" (policy age)" if item.get("consent_basis") else ""))
+        if item.get("knowledge"):
+            standard = KNOWLEDGE_WORDS.get(item["knowledge"], item["knowledge"])
+            words.append(f"when the age is known ({standard})")
+        if item.get("gpc_applied"):
+            words.append("GPC applied")
+        return ", ".join(words)
     return f"{kind.replace('_', '-')} {item['id']}"
 
 
