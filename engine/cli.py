@@ -24,9 +24,10 @@ from .errors import RuleSetInvalid
 from .explain import explain as explain_decision
 from .jurisdictions import InvalidJurisdiction, Resolution
 from .localise import Localiser
-from .model import CONTEXTS, MAX_AGE
+from .model import CONTEXTS, LEGAL_STATUSES, MAX_AGE
 from .render import render_decision
 from .snapshot import DateNotModelled, Snapshot, load_snapshot
+from .verification import verification_table
 
 EXIT_OK = 0
 EXIT_CASES_FAILED = 1
@@ -194,6 +195,19 @@ def diff(old_dir: Path, new_dir: Path, exit_code: bool, as_json: bool) -> None:
                    f"from {old.version} to {new.version}")
     if exit_code and report.changed:
         sys.exit(EXIT_CASES_FAILED)
+
+
+@main.command()
+@click.option("--rules", "rules_dir", default=DEFAULT_RULES_DIR,
+              type=click.Path(file_okay=False, path_type=Path))
+def verification(rules_dir: Path) -> None:
+    """Per place: how many of the effects that can apply there are verified, unverified, disputed."""
+    ruleset = _load(rules_dir).ruleset
+    statuses = [s for s in LEGAL_STATUSES]
+    click.echo("| place | " + " | ".join(s.replace("_", " ") for s in statuses) + " |")
+    click.echo("|---" * (len(statuses) + 1) + "|")
+    for code, name, counts in verification_table(ruleset):
+        click.echo(f"| {code} {name} | " + " | ".join(str(counts[s]) for s in statuses) + " |")
 
 
 if __name__ == "__main__":  # pragma: no cover
