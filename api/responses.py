@@ -152,6 +152,8 @@ class DecisionSchema(Schema):
 
     jurisdiction = fields.Nested(JurisdictionSchema, required=True)
     locale = fields.String(required=True, metadata=_doc("The served locale (also Content-Language)"))
+    direction = fields.String(required=True, validate=validate.OneOf(("ltr", "rtl")), metadata=_doc(
+        "Writing direction of the served language (rtl for Hebrew and Arabic)"))
     ruleset = fields.Nested(RulesetRefSchema, required=True)
     gpc = fields.Boolean(required=True)
     context = fields.String(required=True, validate=validate.OneOf(CONTEXTS), metadata=_doc(

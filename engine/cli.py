@@ -18,13 +18,14 @@ import click
 
 from .ages import age_on
 from .cases import check_cases, run_cases
+from .coverage import translation_gaps
 from .decision import Decision
 from .diff import diff_report
 from .errors import RuleSetInvalid
 from .explain import explain as explain_decision
 from .jurisdictions import InvalidJurisdiction, Resolution
-from .localise import Localiser
-from .model import CONTEXTS, LEGAL_STATUSES, MAX_AGE
+from .localise import DEFAULT_LOCALES_DIR, Localiser
+from .model import CONTEXTS, LEGAL_STATUSES, MAX_AGE, RuleSet
 from .render import render_decision
 from .snapshot import DateNotModelled, Snapshot, load_snapshot
 from .verification import verification_table
@@ -72,7 +73,11 @@ def main() -> None:
 
 @main.command()
 @rules_dir_argument
-def validate(rules_dir: Path) -> None:
+@click.option("--locales", "locales_dir", default=DEFAULT_LOCALES_DIR, show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="The gettext catalogues to check.")
+@click.option("--strict-translations", is_flag=True,
+              help="Stale or missing translations are errors (exit 3), not warnings.")
+def validate(rules_dir: Path, locales_dir: Path, strict_translations: bool) -> None:
     """Check every rule file; list each problem with file and line."""
     snapshot = _load(rules_dir)
     ruleset = snapshot.ruleset
@@ -81,6 +86,25 @@ def validate(rules_dir: Path) -> None:
                f"{len(ruleset.jurisdictions)} jurisdictions, {classes} input classes, "
                f"{len(ruleset.cases)} example cases; version {snapshot.version} "
                f"({snapshot.load_seconds:.2f} s)")
+    _report_translations(ruleset, locales_dir, strict_translations)
+
+
+def _report_translations(ruleset: RuleSet, locales_dir: Path, strict: bool) -> None:
+    """Stale or missing translations are warnings: a legal edit should not wait for its
+    translations, and until they arrive those items are served in English and marked
+    `fallback_locale`. `--strict-translations` makes them errors (exit 3), as CI does."""
+    gaps = {tag: missing for tag, missing in translation_gaps(Localiser(locales_dir), ruleset).items()
+            if missing}
+    for tag, missing in sorted(gaps.items()):
+        shown = ", ".join(context for context, _ in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        click.secho(f"warning: {tag}: {len(missing)} text(s) without a current translation "
+                    f"(stale after an English edit, or new): {shown}{more}", fg="yellow", err=True)
+    if gaps:
+        click.echo("translate them: pybabel extract + update (README, Translations), then fill the "
+                   "empty msgstr entries", err=True)
+        if strict:
+            sys.exit(EXIT_INVALID)
 
 
 @main.command()

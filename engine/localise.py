@@ -30,6 +30,12 @@ SOURCE_LOCALE = "en"
 # we ship Bokmål, which Nynorsk readers read too.
 LANGUAGE_ALIASES = {"no": "nb", "nn": "nb"}
 
+# Spanish of the Americas (UN M.49 region 419) and of the United States reads the
+# Latin American variant, when it is shipped, before Spain's.
+REGIONAL_VARIANTS = {("es", r): "es-419" for r in (
+    "US", "MX", "AR", "BO", "CL", "CO", "CR", "CU", "DO", "EC", "GT", "HN", "NI", "PA", "PE",
+    "PR", "PY", "SV", "UY", "VE", "419")}
+
 DEFAULT_LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 
@@ -122,6 +128,11 @@ class Localiser:
         language, _, region = pref.partition("-")
         language = LANGUAGE_ALIASES.get(language.lower(), language.lower())
         pref = f"{language}-{region}" if region else language
+        if pref not in self.locales:
+            # A region a shipped regional variant covers (es-MX, es-US -> es-419).
+            parent = REGIONAL_VARIANTS.get((language, region.upper()))
+            if parent in self.locales:
+                return parent
         try:
             chosen = Locale.negotiate([pref], self._available, sep="-")
         except ValueError:
@@ -130,6 +141,11 @@ class Localiser:
             return to_tag(Locale.parse(chosen))
         # Babel matches `fr-CA` to `fr` only when aliases say so; try the language alone.
         return language if language in self.locales else None
+
+    def direction(self, tag: str) -> str:
+        """`rtl` for a right-to-left script (Hebrew, Arabic), else `ltr`."""
+        order = self.locales[tag].locale.character_order
+        return "rtl" if order == "right-to-left" else "ltr"
 
     def is_supported(self, tag: str) -> bool:
         return tag in self.locales

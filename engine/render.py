@@ -167,6 +167,7 @@ def render_decision(
             "matched": resolution.matched,
         },
         "locale": tag,
+        "direction": localiser.direction(tag),
         "ruleset": {"version": snapshot.version, "as_of": as_of.isoformat()},
         "gpc": gpc,
         "context": context,
