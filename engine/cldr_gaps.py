@@ -22,6 +22,14 @@ UNIT_PATTERNS: dict[str, dict[str, dict[str, str]]] = {
     "pt": {"duration-month": {"one": "{0} mês", "other": "{0} meses"},
            "duration-day": {"one": "{0} dia", "other": "{0} dias"}},
     "nl": {"duration-day": {"one": "{0} dag", "other": "{0} dagen"}},
+    # Japanese, Korean, Chinese: no plural forms; counters follow the number. (Keyed by
+    # language: a Traditional Chinese catalogue would need its own "個月".)
+    "ja": {"duration-year": {"other": "{0}年"}, "duration-month": {"other": "{0}か月"},
+           "duration-week": {"other": "{0}週間"}, "duration-day": {"other": "{0}日"}},
+    "ko": {"duration-year": {"other": "{0}년"}, "duration-month": {"other": "{0}개월"},
+           "duration-week": {"other": "{0}주"}, "duration-day": {"other": "{0}일"}},
+    "zh": {"duration-year": {"other": "{0}年"}, "duration-month": {"other": "{0}个月"},
+           "duration-week": {"other": "{0}周"}, "duration-day": {"other": "{0}天"}},
     # Irish: the noun stays singular after numerals
     "ga": {"duration-day": {"one": "{0} lá", "two": "{0} lá", "few": "{0} lá", "many": "{0} lá",
                             "other": "{0} lá"}},

@@ -129,10 +129,13 @@ class Localiser:
         language = LANGUAGE_ALIASES.get(language.lower(), language.lower())
         pref = f"{language}-{region}" if region else language
         if pref not in self.locales:
-            # A region a shipped regional variant covers (es-MX, es-US -> es-419).
+            # A region a shipped regional variant covers (es-MX, es-US -> es-419), or the
+            # script a Chinese region writes (zh-CN -> zh-Hans; zh-TW is Traditional).
             parent = REGIONAL_VARIANTS.get((language, region.upper()))
             if parent in self.locales:
                 return parent
+            if language == "zh":
+                return self._chinese(region)
         try:
             chosen = Locale.negotiate([pref], self._available, sep="-")
         except ValueError:
@@ -141,6 +144,16 @@ class Localiser:
             return to_tag(Locale.parse(chosen))
         # Babel matches `fr-CA` to `fr` only when aliases say so; try the language alone.
         return language if language in self.locales else None
+
+    def _chinese(self, rest: str) -> str | None:
+        """Simplified Chinese for zh, zh-CN, zh-SG, zh-Hans-*; never for Traditional regions."""
+        parts = [p.upper() for p in rest.split("-") if p]
+        script = next((p.title() for p in parts if len(p) == 4), None)
+        if script is None:
+            traditional = any(p in ("TW", "HK", "MO") for p in parts)
+            script = "Hant" if traditional else "Hans"
+        tag = f"zh-{script}"
+        return tag if tag in self.locales else None
 
     def direction(self, tag: str) -> str:
         """`rtl` for a right-to-left script (Hebrew, Arabic), else `ltr`."""
