@@ -19,7 +19,10 @@ UNIT_PATTERNS: dict[str, dict[str, dict[str, str]]] = {
     },
     "it": {"duration-month": {"one": "{0} mese", "other": "{0} mesi"},
            "duration-day": {"one": "{0} giorno", "other": "{0} giorni"}},
-    "pt": {"duration-month": {"one": "{0} mês", "other": "{0} meses"},
+    "tr": {"duration-year": {"other": "{0} yıl"}, "duration-month": {"other": "{0} ay"},
+           "duration-day": {"other": "{0} gün"}},
+    "pt": {"duration-year": {"one": "{0} ano", "other": "{0} anos"},
+           "duration-month": {"one": "{0} mês", "other": "{0} meses"},
            "duration-day": {"one": "{0} dia", "other": "{0} dias"}},
     "nl": {"duration-day": {"one": "{0} dag", "other": "{0} dagen"}},
     # Japanese, Korean, Chinese: no plural forms; counters follow the number. (Keyed by
