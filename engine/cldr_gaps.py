@@ -33,6 +33,12 @@ UNIT_PATTERNS: dict[str, dict[str, dict[str, str]]] = {
            "duration-week": {"other": "{0}주"}, "duration-day": {"other": "{0}일"}},
     "zh": {"duration-year": {"other": "{0}年"}, "duration-month": {"other": "{0}个月"},
            "duration-week": {"other": "{0}周"}, "duration-day": {"other": "{0}天"}},
+    # Thai and Vietnamese: no plural forms; Malay days (CLDR has its months and years).
+    "th": {"duration-year": {"other": "{0} ปี"}, "duration-month": {"other": "{0} เดือน"},
+           "duration-week": {"other": "{0} สัปดาห์"}, "duration-day": {"other": "{0} วัน"}},
+    "vi": {"duration-year": {"other": "{0} năm"}, "duration-month": {"other": "{0} tháng"},
+           "duration-week": {"other": "{0} tuần"}, "duration-day": {"other": "{0} ngày"}},
+    "ms": {"duration-day": {"other": "{0} hari"}},
     # Irish: the noun stays singular after numerals
     "ga": {"duration-day": {"one": "{0} lá", "two": "{0} lá", "few": "{0} lá", "many": "{0} lá",
                             "other": "{0} lá"}},
