@@ -16,8 +16,13 @@ UNIT_PATTERNS: dict[str, dict[str, dict[str, str]]] = {
                            "many": "{0}-il xahar", "other": "{0} xahar"},
         "duration-day": {"one": "{0} jum", "two": "{0} jiem", "few": "{0} jiem",
                          "many": "{0}-il jum", "other": "{0} jum"},
+        "duration-year": {"one": "{0} sena", "two": "{0} snin", "few": "{0} snin",
+                          "many": "{0}-il sena", "other": "{0} sena"},
+        "duration-week": {"one": "{0} ġimgħa", "two": "{0} ġimgħat", "few": "{0} ġimgħat",
+                          "many": "{0}-il ġimgħa", "other": "{0} ġimgħa"},
     },
-    "it": {"duration-month": {"one": "{0} mese", "other": "{0} mesi"},
+    "it": {"duration-year": {"one": "{0} anno", "other": "{0} anni"},
+           "duration-month": {"one": "{0} mese", "other": "{0} mesi"},
            "duration-day": {"one": "{0} giorno", "other": "{0} giorni"}},
     "tr": {"duration-year": {"other": "{0} yıl"}, "duration-month": {"other": "{0} ay"},
            "duration-day": {"other": "{0} gün"}},
@@ -39,7 +44,26 @@ UNIT_PATTERNS: dict[str, dict[str, dict[str, str]]] = {
     "vi": {"duration-year": {"other": "{0} năm"}, "duration-month": {"other": "{0} tháng"},
            "duration-week": {"other": "{0} tuần"}, "duration-day": {"other": "{0} ngày"}},
     "ms": {"duration-day": {"other": "{0} hari"}},
+    # Arabic: one and two are words of their own; 3-10 take the plural, 11-99 the
+    # accusative singular.
+    "ar": {
+        "duration-year": {"zero": "{0} سنة", "one": "سنة واحدة", "two": "سنتان", "few": "{0} سنوات",
+                          "many": "{0} سنة", "other": "{0} سنة"},
+        "duration-month": {"zero": "{0} شهر", "one": "شهر واحد", "two": "شهران", "few": "{0} أشهر",
+                           "many": "{0} شهرًا", "other": "{0} شهر"},
+        "duration-week": {"zero": "{0} أسبوع", "one": "أسبوع واحد", "two": "أسبوعان",
+                          "few": "{0} أسابيع", "many": "{0} أسبوعًا", "other": "{0} أسبوع"},
+        "duration-day": {"zero": "{0} يوم", "one": "يوم واحد", "two": "يومان", "few": "{0} أيام",
+                         "many": "{0} يومًا", "other": "{0} يوم"},
+    },
+    # Hebrew: the dual for two years and two weeks.
+    "he": {"duration-year": {"one": "שנה אחת", "two": "שנתיים", "other": "{0} שנים"},
+           "duration-week": {"one": "שבוע אחד", "two": "שבועיים", "other": "{0} שבועות"}},
+    "hi": {"duration-year": {"one": "{0} वर्ष", "other": "{0} वर्ष"},
+           "duration-week": {"one": "{0} सप्ताह", "other": "{0} सप्ताह"}},
     # Irish: the noun stays singular after numerals
     "ga": {"duration-day": {"one": "{0} lá", "two": "{0} lá", "few": "{0} lá", "many": "{0} lá",
-                            "other": "{0} lá"}},
+                            "other": "{0} lá"},
+           "duration-week": {"one": "{0} seachtain", "two": "{0} sheachtain", "few": "{0} seachtaine",
+                             "many": "{0} seachtaine", "other": "{0} seachtain"}},
 }
