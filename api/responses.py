@@ -166,6 +166,9 @@ class DecisionSchema(Schema):
                           metadata=_doc("The dates between which this answer does not change"))
     fallbacks = fields.List(fields.String(), required=True,
                             metadata=_doc("Items shown in English because the served locale lacks them"))
+    untranslated_fields = fields.List(fields.String(), required=True, metadata=_doc(
+        "Fields never translated, by design: `citation` (the law's own words), `authority.name` "
+        "and `authority.co_enforcer` (official names), `exemptions` (ids for the frontend to label)"))
 
 
 # -- reference endpoints ----------------------------------------------------------

@@ -36,6 +36,13 @@ def gate_text_id(gate: Mapping) -> str:
     return gate["status"]
 
 
+# Fields that stay as written, whatever the language: legal citations (the statute's own
+# words), authorities' official names (the EEA-wide one excepted) and exemption ids (ids,
+# not words: a frontend labels them itself). The response says so, so no reader mistakes
+# them for a missing translation.
+UNTRANSLATED_FIELDS = ("citation", "authority.name", "authority.co_enforcer", "exemptions")
+
+
 class _Words:
     """Translate while remembering which items fell back to English."""
 
@@ -183,4 +190,5 @@ def render_decision(
     if name_fb:
         words.fallbacks.insert(0, f"jurisdiction.{jur.code}")
     body["fallbacks"] = words.fallbacks
+    body["untranslated_fields"] = list(UNTRANSLATED_FIELDS)
     return body
