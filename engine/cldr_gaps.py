@@ -44,16 +44,16 @@ UNIT_PATTERNS: dict[str, dict[str, dict[str, str]]] = {
     "vi": {"duration-year": {"other": "{0} năm"}, "duration-month": {"other": "{0} tháng"},
            "duration-week": {"other": "{0} tuần"}, "duration-day": {"other": "{0} ngày"}},
     "ms": {"duration-day": {"other": "{0} hari"}},
-    # Arabic: one and two are words of their own; 3-10 take the plural, 11-99 the
-    # accusative singular.
+    # Arabic: one and two are words of their own (the dual in the oblique case, as after
+    # "within"); 3-10 take the plural, 11-99 the accusative singular.
     "ar": {
-        "duration-year": {"zero": "{0} سنة", "one": "سنة واحدة", "two": "سنتان", "few": "{0} سنوات",
+        "duration-year": {"zero": "{0} سنة", "one": "سنة واحدة", "two": "سنتين", "few": "{0} سنوات",
                           "many": "{0} سنة", "other": "{0} سنة"},
-        "duration-month": {"zero": "{0} شهر", "one": "شهر واحد", "two": "شهران", "few": "{0} أشهر",
+        "duration-month": {"zero": "{0} شهر", "one": "شهر واحد", "two": "شهرين", "few": "{0} أشهر",
                            "many": "{0} شهرًا", "other": "{0} شهر"},
-        "duration-week": {"zero": "{0} أسبوع", "one": "أسبوع واحد", "two": "أسبوعان",
+        "duration-week": {"zero": "{0} أسبوع", "one": "أسبوع واحد", "two": "أسبوعين",
                           "few": "{0} أسابيع", "many": "{0} أسبوعًا", "other": "{0} أسبوع"},
-        "duration-day": {"zero": "{0} يوم", "one": "يوم واحد", "two": "يومان", "few": "{0} أيام",
+        "duration-day": {"zero": "{0} يوم", "one": "يوم واحد", "two": "يومين", "few": "{0} أيام",
                          "many": "{0} يومًا", "other": "{0} يوم"},
     },
     # Hebrew: the dual for two years and two weeks.

@@ -128,6 +128,8 @@ class Localiser:
         language, _, region = pref.partition("-")
         language = LANGUAGE_ALIASES.get(language.lower(), language.lower())
         pref = f"{language}-{region}" if region else language
+        if pref in self.locales:
+            return pref  # exactly shipped (pt is Portugal's Portuguese, not pt-BR)
         if pref not in self.locales:
             # A region a shipped regional variant covers (es-MX, es-US -> es-419), or the
             # script a Chinese region writes (zh-CN -> zh-Hans; zh-TW is Traditional).
