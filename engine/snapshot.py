@@ -63,7 +63,6 @@ class Snapshot:
     version: str
     loaded_at: float
     load_seconds: float
-    source: str
 
     def resolve(self, jurisdiction: str | None) -> Resolution:
         """Normalise a requested jurisdiction (raises InvalidJurisdiction)."""
@@ -86,7 +85,7 @@ class Snapshot:
         return [d for t in self.tables.values() for d in t.decisions.values()]
 
 
-def build_snapshot(ruleset: RuleSet, source: str = "") -> Snapshot:
+def build_snapshot(ruleset: RuleSet) -> Snapshot:
     """Evaluate `ruleset` into a Snapshot, or raise RuleSetInvalid."""
     started = time.perf_counter()
     problems = ProblemList()
@@ -98,7 +97,6 @@ def build_snapshot(ruleset: RuleSet, source: str = "") -> Snapshot:
         version=_version(ruleset, tables),
         loaded_at=time.time(),
         load_seconds=time.perf_counter() - started,
-        source=source,
     )
 
 
@@ -106,6 +104,6 @@ def load_snapshot(rules_dir: str | Path) -> Snapshot:
     """Load, validate, compile and precompute the rules in `rules_dir`."""
     started = time.perf_counter()
     ruleset = load_rules(rules_dir)
-    snapshot = build_snapshot(ruleset, str(rules_dir))
+    snapshot = build_snapshot(ruleset)
     object.__setattr__(snapshot, "load_seconds", time.perf_counter() - started)
     return snapshot
