@@ -52,7 +52,7 @@ def test_changed_rules_are_swapped_in(make_app, scratch_rules):
     reloader = app.extensions["rightsgate"]
     old_version = version(client)
     old = client.get("/v1/decision?jurisdiction=DE&age=30")
-    old_cache = reloader.active.cache
+    old_cache = reloader.serving.bodies
     assert access_title(client) == "Right of access"
 
     assert reloader.check_now() is False  # nothing changed yet
@@ -66,7 +66,7 @@ def test_changed_rules_are_swapped_in(make_app, scratch_rules):
     assert new.headers["ETag"] != old.headers["ETag"]
     assert new.headers["ETag"].strip('"').startswith(new_version)
     assert new.get_json()["ruleset"]["version"] == new_version
-    assert reloader.active.cache is not old_cache  # the old cache died with its snapshot
+    assert reloader.serving.bodies is not old_cache  # the old cache died with its snapshot
     stale = client.get("/v1/decision?jurisdiction=DE&age=30", headers={"If-None-Match": old.headers["ETag"]})
     assert stale.status_code == 200
 
@@ -117,12 +117,12 @@ def test_invalid_rules_are_refused_and_the_old_set_keeps_serving(make_app, scrat
 def test_an_edit_that_changes_no_decision_keeps_the_snapshot_and_cache(make_app, scratch_rules):
     app = make_app(RIGHTSGATE_RULES_DIR=scratch_rules, RIGHTSGATE_RELOAD_INTERVAL=0)
     reloader = app.extensions["rightsgate"]
-    before = reloader.active
+    before = reloader.serving
     policy = scratch_rules / "policy.yaml"
     policy.write_text(policy.read_text(encoding="utf-8") + "\n# a comment from legal\n", encoding="utf-8")
     assert reloader.check_now() is False
-    assert reloader.active.snapshot is before.snapshot
-    assert reloader.active.cache is before.cache
+    assert reloader.serving.snapshot is before.snapshot
+    assert reloader.serving.bodies is before.bodies
 
 
 def test_the_watcher_thread_reloads_by_itself(make_app, scratch_rules):
