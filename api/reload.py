@@ -441,6 +441,8 @@ class RulesReloader:
         locales_changed = locales_content != serving.locales_content
         if not rules_changed and not locales_changed:
             self.status.last_error = None  # back to exactly what is served
+            if serving.rules.origin != "files":  # the set taken up from the state is on disk again
+                self.serving = serving.successor(rules=look.rule_files("files"))
             return False
         snapshot, localiser = None, None
         if rules_changed:

@@ -591,7 +591,9 @@ def conditional(answer: Answer, if_none_match: str | None, method: str) -> Ready
             raise ApiProblem("precondition-failed",
                              "If-None-Match matched the current representation; a POST is not "
                              "answered conditionally. Send it without If-None-Match.")
-        return Ready(304, list(answer.headers))
+        # RFC 9110 §15.4.5: the validators and caching headers, not the representation's
+        # metadata (werkzeug drops Content-Language from a 304 too).
+        return Ready(304, [h for h in answer.headers if h[0] != "Content-Language"])
     return Ready(200, [*answer.headers, ("Content-Type", JSON_MIMETYPE)], answer.body)
 
 
