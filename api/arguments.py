@@ -41,10 +41,12 @@ from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.request import Request as SansioRequest
 
+from engine.jurisdictions import MAX_INPUT
+
 from .errors import MAX_ERRORS, ApiProblem, FieldError, flatten_messages, validation_problem
 
 MAX_AGE = 130
-MAX_JURISDICTION = 64
+MAX_JURISDICTION = MAX_INPUT  # what engine.jurisdictions accepts
 MAX_LOCALE = 64
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 INT_RE = re.compile(r"^-?[0-9]{1,12}$")
@@ -53,7 +55,7 @@ LOCALE_RE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _today: tuple[int, date] = (-1, date(1970, 1, 1))  # (days since the epoch, that date): one attribute
 
 
@@ -63,7 +65,7 @@ def today_utc() -> date:
     day = int(time.time() // 86400)
     if _today[0] != day:
         # datetime.now(UTC).date() costs more than the rest of a fast-path request.
-        _today = (day, date.fromordinal(_EPOCH_ORDINAL + day))
+        _today = (day, date.fromordinal(EPOCH_ORDINAL + day))
     return _today[1]
 
 

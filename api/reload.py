@@ -312,7 +312,8 @@ def _relative(error: RuleSetInvalid, root: Path, display: str) -> RuleSetInvalid
 # -- the reloader --------------------------------------------------------------------------
 
 
-def _utc(ts: float | None) -> str | None:
+def utc_iso(ts: float | None) -> str | None:
+    """A time.time() value as ISO 8601 UTC to the second (None stays None)."""
     if ts is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
@@ -522,7 +523,7 @@ class RulesReloader:
 
     def _refuse(self, kind: str, summary: str, problems: list[dict]) -> None:
         self.status.last_error = {
-            "at": _utc(time.time()),
+            "at": utc_iso(time.time()),
             "kind": kind,
             "summary": summary,
             "problems": problems,
@@ -539,8 +540,8 @@ class RulesReloader:
         return {
             "interval_seconds": self.interval,
             "watcher_running": self.running,
-            "last_checked_at": _utc(status.last_checked_at),
-            "last_reload_at": _utc(status.last_reload_at),
+            "last_checked_at": utc_iso(status.last_checked_at),
+            "last_reload_at": utc_iso(status.last_reload_at),
             "last_error": status.last_error,
         }
 

@@ -38,7 +38,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from time import time as _now
 from typing import Any
 
@@ -50,6 +49,7 @@ from engine.localise import Localiser
 from engine.render import render_catalog, render_decision, render_jurisdictions, render_locales
 
 from .arguments import (
+    EPOCH_ORDINAL,
     DecisionArgs,
     DecisionBodySchema,
     DecisionQuerySchema,
@@ -61,18 +61,16 @@ from .arguments import (
     parse_query,
 )
 from .errors import ApiProblem, FieldError, validation_problem
-from .etag import CachedBody, make_etag
+from .etag import JSON_MIMETYPE, CachedBody, make_etag
 from .negotiation import language_preferences
 from .responses import CatalogSchema, DecisionSchema, JurisdictionsSchema, LocalesSchema
 
-JSON_MIMETYPE = "application/json"
 DECISION_VARY = "Accept-Language, Sec-GPC"
 REFERENCE_VARY = "Accept-Language"
 # Inputs bigger than this are answered but not remembered (a real request is ~100 bytes;
 # this bounds what the memo can hold whatever clients send).
 MAX_MEMO_INPUT = 1024
 MAX_LANGUAGE_MEMO = 4096
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # The memo keys' first member: which kind of raw input the rest is.
 QUERY, BODY = 0, 1
 
@@ -419,7 +417,7 @@ class Serving:
         # Without an explicit as_of the answer is for today_utc(), which must be the memo's
         # day (it can differ if the request straddled midnight).
         size = len(key[1]) + len(key[2] or "") + len(key[3] or "")
-        if size <= MAX_MEMO_INPUT and (explicit_as_of or args.as_of.toordinal() - _EPOCH_ORDINAL == day):
+        if size <= MAX_MEMO_INPUT and (explicit_as_of or args.as_of.toordinal() - EPOCH_ORDINAL == day):
             self.answers.remember(key, answer, day)
 
     @contextmanager

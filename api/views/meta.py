@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import time
 
 from flask import Blueprint, Response, current_app, request
 
 from ..arguments import EmptyQuerySchema, LocaleQuerySchema, load_query
 from ..etag import CachedBody, send_cached
 from ..logging import annotate
+from ..reload import utc_iso
 from ..responses import HealthSchema
 from ..serving import encode
 from . import current_serving, reloader, respond
@@ -49,10 +49,6 @@ def locales() -> Response:
 # -- /healthz ------------------------------------------------------------------------
 
 
-def _utc(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
 @bp.get("/healthz")
 def healthz() -> Response:
     """Report the active rule set, the files it was built from, and the last refused reload."""
@@ -67,7 +63,7 @@ def healthz() -> Response:
     body = {
         "status": "degraded" if reload_state["last_error"] else "ok",
         "pid": os.getpid(),
-        "ruleset": {"version": snapshot.version, "loaded_at": _utc(snapshot.loaded_at),
+        "ruleset": {"version": snapshot.version, "loaded_at": utc_iso(snapshot.loaded_at),
                     "load_seconds": round(snapshot.load_seconds, 3),
                     "jurisdictions": len(snapshot.ruleset.jurisdictions),
                     "origin": serving.rules.origin,
