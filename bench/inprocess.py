@@ -381,6 +381,7 @@ def run(rules_dir: Path | str, mix: Sequence[Request], *, smoke: bool,
         out: dict[str, Any] = {"params": params}
         for method in ("GET", "POST"):
             out[method] = measure(serving, mix, method=method, naive=naive, **params)
+        out["after_reload"] = after_reload(serving, mix, runs=2 if smoke else 6)
         out["first_language"] = first_language(rules_dir, smoke=smoke)
         return out
     finally:
@@ -440,3 +441,40 @@ def first_language(rules_dir: Path | str, *, smoke: bool) -> dict[str, Any]:
         out[f"{key}_median_ratio"] = statistics.median(ratios)
         out[f"{key}_max_ratio"] = max(ratios)
     return out
+
+
+# -- the first requests after a reload ------------------------------------------------------
+
+
+def after_reload(serving: Serving, mix: Sequence[Request], *, runs: int) -> dict[str, Any]:
+    """First request per input class right after a reload: with the prerender, and without.
+
+    A new Serving for the same rule set (empty caches: what a reload with another version
+    starts from) is built; `prerender(previous)` renders the classes and languages the old one
+    was asked for, as the reloader does right after the switch; then each GET of the mix is
+    sent once (memo and body cache empty: each request's first time). Without the prerender
+    every class renders on its first request. Per-request means; runs alternate.
+    """
+    items = prepare(mix, "GET")
+    for a, h in items:  # the old Serving has served the mix
+        serving.decide_query(a, h.get("Sec-GPC"), h.get("Accept-Language"))
+    clock = time.perf_counter_ns
+    out: dict[str, list[float]] = {"prerendered_ns": [], "not_prerendered_ns": [], "prerender_s": []}
+    for _ in range(runs):
+        for warm in (True, False):
+            fresh = Serving(serving.snapshot, serving.localiser, locales_digest=serving.locales_digest,
+                            rules=serving.rules, locales_content=serving.locales_content,
+                            settings=serving.settings)
+            fresh.languages = serving.languages  # a rules-only reload keeps the language memo
+            if warm:
+                start = clock()
+                fresh.prerender(serving)
+                out["prerender_s"].append((clock() - start) / 1e9)
+            gc.collect()
+            start = clock()
+            for a, h in items:
+                fresh.decide_query(a, h.get("Sec-GPC"), h.get("Accept-Language"))
+            key = "prerendered_ns" if warm else "not_prerendered_ns"
+            out[key].append((clock() - start) / len(items))
+    return {"runs": runs, "templates": len(serving.templates),
+            **{k: statistics.median(v) for k, v in out.items()}}
