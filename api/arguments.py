@@ -23,9 +23,8 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import (
     RAISE,
@@ -167,9 +166,12 @@ DOCS = {
 # -- schemas -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DecisionArgs:
-    """A validated decision request (the birthdate, if any, is already an age)."""
+class DecisionArgs(NamedTuple):
+    """A validated decision request (the birthdate, if any, is already an age).
+
+    A NamedTuple, not a frozen dataclass: it is built on every new request, and a frozen
+    dataclass's __init__ costs ~1 µs of the fast path's ~5.
+    """
 
     jurisdiction: str | None
     age: int | None
@@ -392,14 +394,13 @@ def fast_query(query_string: bytes) -> DecisionArgs | None:
     data: dict[str, str] = {}
     seen: set[str] = set()
     if query_string:
-        for part in query_string.split(b"&"):
-            key, sep, value = part.partition(b"=")
-            name = key.decode("ascii")
+        for part in query_string.decode("ascii").split("&"):  # ASCII: the pattern above says so
+            name, sep, value = part.partition("=")
             if not sep or name not in _FIELDS or name in seen:
                 return None
             seen.add(name)
             if value:  # `?age=` is "not given", as in DecisionQuerySchema
-                data[name] = value.decode("ascii")
+                data[name] = value
     return _fast_args(data, text=True)
 
 
@@ -474,7 +475,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if text[0] == "\ufeff":
         text = text[1:]  # a byte order mark is tolerated (RFC 8259 §8.1)
     try:
-        data = json.loads(text, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+        data = _DECODER.decode(text)
     except _DuplicateKey as duplicate:
         raise validation_problem([FieldError(duplicate.key, "body", "given more than once; give it once")]
                                  ) from None
@@ -507,6 +508,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# One decoder for every body: json.loads with arguments builds a new one per call (~2 µs).
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, object_pairs_hook=_unique_keys)
 
 
 def _json_kind(value: Any) -> str:
