@@ -495,7 +495,7 @@ class RulesReloader:
         if not same:
             # Render what the previous set was asked for, so the first requests after the
             # switch cost what they did before it (in this thread, after the switch).
-            nxt.prerender(serving, self._stop)
+            nxt.prerender(serving, self._stop, lambda: self._stats() != self._seen)
         return not same
 
     def adopt_state(self) -> bool:

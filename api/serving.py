@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -316,18 +317,23 @@ class Serving:
             nxt.places = self.places
         return nxt
 
-    def prerender(self, previous: Serving, stop: threading.Event | None = None) -> int:
+    def prerender(self, previous: Serving, stop: threading.Event | None = None,
+                  superseded: Callable[[], bool] | None = None) -> int:
         """Render the templates `previous` had (its working set) for this rule set; return how many.
 
         Classes are matched by their key (jurisdiction, age band, GPC, date interval);
         one that no longer exists is skipped. Runs in the reloader's thread after the
-        switch: a request that needs a template first simply renders it itself.
+        switch, newest templates first, yielding between renders so request threads keep
+        their turn; it stops early when `stop` is set or `superseded()` says the files
+        changed again (this set is about to be replaced). A request that needs a
+        template not rendered yet simply renders it itself.
         """
         if previous is self or previous.templates is self.templates:
             return 0
         done = 0
-        for class_key, tag in list(previous.templates):
-            if stop is not None and stop.is_set():
+        for count, (class_key, tag) in enumerate(reversed(list(previous.templates))):
+            if (stop is not None and stop.is_set()) or (
+                    superseded is not None and count % 16 == 15 and superseded()):
                 break
             code = class_key[0]
             if code not in self.snapshot.tables or tag not in self.localiser.locales:
@@ -335,6 +341,7 @@ class Serving:
             if (class_key, tag) not in self.templates:
                 self._decision_template(class_key, tag)
                 done += 1
+                time.sleep(0)  # let request threads have the GIL between renders
         self.counters.prerendered += done
         return done
 
