@@ -446,6 +446,7 @@ class RulesReloader:
                 self.serving = serving.successor(rules=look.rule_files("files"))
             return False
         snapshot, localiser = None, None
+        refusals: list[tuple[str, str, list[dict]]] = []
         if rules_changed:
             problems = look.problems or look.manifest_problems()
             try:
@@ -453,19 +454,26 @@ class RulesReloader:
                     raise RuleSetInvalid(problems)
                 snapshot = self._load(look)
             except RuleSetInvalid as error:
-                self._refuse("rules", error.summary(), [p.to_dict() for p in error.problems])
+                refusals.append(("rules", error.summary(), [p.to_dict() for p in error.problems]))
                 rules_changed = False
             except Exception as error:  # anything else must not stop serving either
                 log.exception("rules reload failed", extra={"event": "reload_failed"})
-                self._refuse("rules", f"{type(error).__name__} while loading the rules", [])
+                refusals.append(("rules", f"{type(error).__name__} while loading the rules", []))
                 rules_changed = False
         if locales_changed:
             try:
                 localiser = Localiser(self.locales_dir)
             except Exception as error:  # a broken .po must not stop serving
                 log.exception("locales reload failed", extra={"event": "reload_failed"})
-                self._refuse("locales", f"{type(error).__name__} while loading the translations", [])
+                refusals.append(("locales", f"{type(error).__name__} while loading the translations", []))
                 locales_changed = False
+        if self._stats() != stats:
+            # The files changed while we loaded (a deploy still in progress): neither activate
+            # nor report what we read; look at the newer files next time.
+            self._seen = None
+            return False
+        for refusal in refusals:
+            self._refuse(*refusal)
         if not rules_changed and not locales_changed:
             return False
         return self._swap(serving, snapshot, localiser, look if rules_changed else None,
