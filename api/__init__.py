@@ -5,10 +5,13 @@
 
 Creating the app loads, validates and compiles the rule set; an invalid one raises
 engine.RuleSetInvalid (with every problem at file:line), so a server never starts
-on half the rules. Modules, one per concern: config (settings), arguments (request
-schemas), responses (response schemas), problems and errors (problem+json), etag
-(HTTP caching), negotiation (language, Accept), reload (hot reload), logging
-(request log), cors, security (headers, no debug), spec (OpenAPI), views/.
+on half the rules. Modules, one per concern: serving (the request path's owner:
+rule set, words, caches), config (settings), arguments (request schemas, body
+reading, the fast path), responses (response schemas), problems and errors
+(problem+json), etag (validators), negotiation (language, Accept), reload (watch
+files, ask the Serving for a successor, keep the last good set), front (answers
+remembered decisions before Flask), logging (request log), cors, security
+(headers, no debug), spec (OpenAPI), views/ (thin).
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from .config import load_settings
 from .cors import init_cors
 from .errors import register_error_handlers
 from .etag import CachedBody, body_etag
+from .front import DecisionFront, check_protocol
 from .logging import RequestLogMiddleware, annotate, configure_logging
 from .negotiation import check_accept
 from .reload import RulesReloader
 from .security import ProductionFlask, init_security_headers, refuse_debug_server
+from .serving import ServingSettings
 from .spec import spec_json
 from .views import EXTENSION, register_blueprints
 from .views.meta import OPENAPI_KEY
@@ -44,9 +49,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["RIGHTSGATE_RULES_DIR"],
         app.config["RIGHTSGATE_LOCALES_DIR"],
         app.config["RIGHTSGATE_RELOAD_INTERVAL"],
-        app.config["RIGHTSGATE_CACHE_SIZE"],
+        app.config["RIGHTSGATE_STATE_DIR"],
+        ServingSettings(app.config["RIGHTSGATE_CACHE_SIZE"], app.config["RIGHTSGATE_DECISION_MAX_AGE"],
+                        app.config["RIGHTSGATE_META_MAX_AGE"]),
     )
     app.extensions[EXTENSION] = reloader
+    # Babel reads CLDR data lazily, per locale, on first use (7-52 ms); read what every
+    # shipped locale needs now, before gunicorn forks, so workers share it.
+    reloader.serving.preload_locales()
     spec = spec_json()
     app.extensions[OPENAPI_KEY] = CachedBody(spec, body_etag("openapi", spec))
 
@@ -58,7 +68,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # The watcher starts in the serving process, never in one that is about to fork
         # (gunicorn's preload master): lazily here, or from gunicorn's post_fork hook.
         reloader.ensure_running()
-        annotate(ruleset=reloader.active.snapshot.version)  # views refine it with their own
+        check_protocol(request.environ)
+        annotate(ruleset=reloader.serving.version)  # views refine it with their own
         if preflight is not None:
             answer = preflight()  # preflights before the Accept check
             if answer is not None:
@@ -69,7 +80,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_security_headers(app)
     register_error_handlers(app)
     register_blueprints(app)
-    app.wsgi_app = RequestLogMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    # Remembered decisions are answered before Flask (same bytes and headers); the rest,
+    # CORS-enabled apps included, go through Flask. The log line covers both.
+    front = app.wsgi_app if preflight is not None else DecisionFront(app.wsgi_app, reloader,
+                                                                     app.config["MAX_CONTENT_LENGTH"])
+    app.wsgi_app = RequestLogMiddleware(front)  # type: ignore[method-assign]
 
     @app.cli.command("openapi")
     def openapi_command() -> None:
@@ -79,7 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.cli.command("check-rules")
     def check_rules_command() -> None:
         """Report the active rule set (loading it already validated it)."""
-        snapshot = reloader.active.snapshot
+        snapshot = reloader.serving.snapshot
         click.echo(f"rules {reloader.rules_dir}: version {snapshot.version}, "
                    f"{len(snapshot.ruleset.jurisdictions)} jurisdictions, "
                    f"loaded in {snapshot.load_seconds:.2f}s")

@@ -15,12 +15,16 @@ from engine.localise import DEFAULT_LOCALES_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES_DIR = REPO_ROOT / "rules"
+# Inside the checkout (gitignored), so nothing outside the repo is written by default.
+DEFAULT_STATE_DIR = REPO_ROOT / "var" / "state"
 
 DEFAULTS: dict[str, Any] = {
     # The rule files to serve (a directory, or a symlink to one: swap the symlink to
     # deploy a new rule set atomically).
     "RIGHTSGATE_RULES_DIR": DEFAULT_RULES_DIR,
     "RIGHTSGATE_LOCALES_DIR": DEFAULT_LOCALES_DIR,
+    # Where the last activated valid rule set is kept for every worker (and restarts).
+    "RIGHTSGATE_STATE_DIR": DEFAULT_STATE_DIR,
     # Seconds between two looks at the rules and locales directories; 0 disables.
     "RIGHTSGATE_RELOAD_INTERVAL": 2.0,
     # Origins allowed to call the API from a browser; empty = CORS closed, "*" = any.
@@ -38,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
 _ENV_KEYS = (
     "RIGHTSGATE_RULES_DIR",
     "RIGHTSGATE_LOCALES_DIR",
+    "RIGHTSGATE_STATE_DIR",
     "RIGHTSGATE_RELOAD_INTERVAL",
     "RIGHTSGATE_CORS_ORIGINS",
     "RIGHTSGATE_CACHE_SIZE",
@@ -84,6 +89,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     settings.update(overrides or {})
     settings["RIGHTSGATE_RULES_DIR"] = Path(settings["RIGHTSGATE_RULES_DIR"])
     settings["RIGHTSGATE_LOCALES_DIR"] = Path(settings["RIGHTSGATE_LOCALES_DIR"])
+    settings["RIGHTSGATE_STATE_DIR"] = Path(settings["RIGHTSGATE_STATE_DIR"])
     settings["RIGHTSGATE_RELOAD_INTERVAL"] = _number(
         "RIGHTSGATE_RELOAD_INTERVAL", settings["RIGHTSGATE_RELOAD_INTERVAL"], float, 0)
     for key in ("RIGHTSGATE_CACHE_SIZE", "RIGHTSGATE_DECISION_MAX_AGE", "RIGHTSGATE_META_MAX_AGE",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -23,6 +23,9 @@ from .responses import ProblemSchema
 
 PROBLEM_MIMETYPE = "application/problem+json"
 MAX_FIELD_NAME = 64
+# A problem lists at most this many field errors, then says how many more there were:
+# a request with thousands of bad fields must not cost thousands of errors to answer.
+MAX_ERRORS = 20
 
 log = logging.getLogger("rightsgate.errors")
 _PROBLEM_SCHEMA = ProblemSchema()
@@ -52,19 +55,24 @@ class ApiProblem(Exception):
     detail: str
     errors: list[FieldError] = field(default_factory=list)
     headers: Mapping[str, str] = field(default_factory=dict)
+    more: int = 0  # errors beyond `errors` that were counted but not built
 
     def __post_init__(self) -> None:
         super().__init__(self.detail)
 
 
-def validation_problem(errors: list[FieldError]) -> ApiProblem:
-    """Return a 422 problem naming every field in `errors`."""
-    names = sorted({e.field for e in errors if e.field}, key=str)
+def validation_problem(errors: list[FieldError], more: int = 0) -> ApiProblem:
+    """Return a 422 problem naming the fields in `errors` (and `more` not even built)."""
+    listed = errors[:MAX_ERRORS]
+    names = sorted({e.field for e in listed if e.field}, key=str)
+    unlisted = len(errors) - len(listed) + more
     if names:
-        detail = f"Invalid or unknown: {', '.join(repr(n[:MAX_FIELD_NAME]) for n in names)}; see errors."
+        listed_names = ", ".join(repr(n[:MAX_FIELD_NAME]) for n in names)
+        tail = f" and {unlisted} more" if unlisted > 0 else ""
+        detail = f"Invalid or unknown: {listed_names}{tail}; see errors."
     else:
         detail = "The request is invalid."
-    return ApiProblem("validation", detail, errors)
+    return ApiProblem("validation", detail, errors, more=more)
 
 
 def flatten_messages(messages: Mapping | list | str, location: str,
@@ -83,9 +91,19 @@ def flatten_messages(messages: Mapping | list | str, location: str,
     return out
 
 
+def listed_errors(errors: Sequence[FieldError], more: int = 0) -> list[dict[str, Any]]:
+    """The `errors` member: at most MAX_ERRORS entries, then one saying how many more."""
+    out = [e.to_dict() for e in errors[:MAX_ERRORS]]
+    unlisted = len(errors) - len(out) + more
+    if unlisted > 0:
+        out.append(FieldError(None, errors[0].location if errors else "query",
+                              f"and {unlisted} more, not listed").to_dict())
+    return out
+
+
 def problem_response(ptype: ProblemType | None, status: int, detail: str,
-                     errors: Iterable[FieldError] = (),
-                     headers: Mapping[str, str] | None = None) -> Response:
+                     errors: Sequence[FieldError] = (),
+                     headers: Mapping[str, str] | None = None, more: int = 0) -> Response:
     """Build an application/problem+json response."""
     if ptype is None:
         try:
@@ -101,7 +119,7 @@ def problem_response(ptype: ProblemType | None, status: int, detail: str,
         "status": status,
         "detail": detail,
         "instance": request.path if request else None,
-        "errors": [e.to_dict() for e in errors],
+        "errors": listed_errors(errors, more),
     }
     payload = json.dumps(_PROBLEM_SCHEMA.dump(body), ensure_ascii=False, separators=(",", ":"))
     response = Response(payload, status=status, mimetype=PROBLEM_MIMETYPE)
@@ -114,7 +132,7 @@ def problem_response(ptype: ProblemType | None, status: int, detail: str,
 
 def _handle_problem(error: ApiProblem) -> Response:
     ptype = PROBLEM_TYPES[error.slug]
-    return problem_response(ptype, ptype.status, error.detail, error.errors, error.headers)
+    return problem_response(ptype, ptype.status, error.detail, error.errors, error.headers, error.more)
 
 
 def _handle_http(error: HTTPException) -> Response:

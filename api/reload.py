@@ -1,19 +1,30 @@
-"""Reload rules and translations without a restart.
+"""Reload rules and translations without a restart; remember the last good rule set.
 
 Each process (each gunicorn worker) runs one daemon thread that looks at the rules
 and locales directories every RIGHTSGATE_RELOAD_INTERVAL seconds. A look is cheap:
-file names, sizes and mtimes. Only when those change are the files read and hashed,
-and only when the content changed is the rule set loaded, validated and compiled,
-in that thread, off the request path. A valid set replaces the active one with a
-single attribute assignment of an immutable `Active` (snapshot, localiser, response
-cache); each request reads `reloader.active` once and keeps that object for its
-whole life. An invalid set is refused, logged with every problem (file:line) and
-shown by /healthz; the old set keeps serving.
+file names, sizes and mtimes. When those change, the watcher reads the files twice,
+SETTLE_SECONDS apart, and acts only when their *contents* were the same both times
+(a file still being written is looked at again next interval). If the rules
+directory holds a MANIFEST.sha256 (written last by the deploy tooling), the set is
+activated only when every file's digest matches it and it lists every file: that is
+the completion signal for in-place edits.
 
-How an operator triggers a reload: change the files (deploy a new directory and
-swap a symlink for an atomic change) and wait one interval; or send gunicorn HUP,
-which restarts the workers gracefully, and each new worker loads the current files
-before it serves (see `after_fork`).
+The rule files read are copied, content-addressed, into the state directory
+(RIGHTSGATE_STATE_DIR) and loaded from that copy, so what is activated is exactly
+what was read. Loading, validating and compiling happen in the watcher's thread, off
+the request path. The reloader does not answer requests itself: it asks the current
+Serving (api.serving) for its `successor` and swaps it in with one attribute
+assignment; each request reads `reloader.serving` once and keeps that object.
+
+A valid set, once activated, is recorded as the state directory's `current`
+(atomically: written to a temporary name, then renamed). A worker that starts later
+(gunicorn HUP, a replaced worker) first takes up that set (`after_fork`), then looks
+at the files: so every worker serves the newest set any worker activated, even while
+the files on disk are invalid or missing, never the older one the master loaded.
+
+An invalid set, an unreadable file or a manifest that does not match is refused,
+logged with every problem (file:line) and shown by /healthz; the old set keeps
+serving. /healthz names files relative to the rules directory only.
 
 Threads and fork: the watcher is never started in the process that creates the app
 when that process is going to fork (gunicorn's preload_app). It starts in each
@@ -26,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import stat
 import threading
 import time
@@ -34,31 +46,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import RuleSetInvalid, Snapshot, load_snapshot
+from engine import RuleProblem, RuleSetInvalid, Snapshot, load_snapshot
 from engine.localise import Localiser
+from engine.yamlsource import MAX_FILE_BYTES
 
-from .etag import AnswerMemo, ResponseCache
+from .serving import RuleFiles, Serving, ServingSettings
 
 log = logging.getLogger("rightsgate.reload")
 
-WATCHED_SUFFIXES = {"rules": (".yaml", ".yml"), "locales": (".po", ".pot", ".yaml")}
-# A change is only acted on once the files have stopped changing for this long, so a
-# rule set caught half-written (a `git pull` in progress) is not loaded.
+MANIFEST = "MANIFEST.sha256"
+WATCHED_SUFFIXES = {"rules": (".yaml", ".yml", MANIFEST), "locales": (".po", ".pot", ".yaml")}
+# The contents must read the same twice this far apart before a change is acted on.
 SETTLE_SECONDS = 0.2
 # rules/frameworks/x.yaml and locales/<lang>/LC_MESSAGES/messages.po are the deepest files.
 MAX_DEPTH = 3
-# A watched file is hashed up to this many bytes (its size is hashed too).
+# A watched locales file is hashed up to this many bytes (its size is hashed too).
 MAX_HASHED_BYTES = 64 * 1024 * 1024
+# Rule sets kept in the state directory besides `current` (each is a few hundred KB).
+KEEP_SETS = 8
 
 _REGISTRY: weakref.WeakSet[RulesReloader] = weakref.WeakSet()
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """What a directory looks like: cheap stat data, and a hash of the content."""
-
-    stat: tuple
-    content: str
 
 
 def _files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -80,72 +87,233 @@ def stat_fingerprint(root: Path, suffixes: tuple[str, ...]) -> tuple:
         try:
             info = path.stat()
         except OSError:  # deleted between listing and stat: the next look sees it
+            items.append((str(path.relative_to(root)), "unreadable"))
             continue
-        items.append((str(path.relative_to(root)), info.st_size, info.st_mtime_ns, info.st_ino))
+        # The mode and ctime too: a chmod makes a file unreadable without touching its mtime.
+        items.append((str(path.relative_to(root)), info.st_size, info.st_mtime_ns, info.st_ino,
+                      info.st_mode, info.st_ctime_ns))
     return tuple(items)
 
 
-def _file_digest(path: Path) -> bytes | None:
-    """Hash a regular file in bounded memory and time; None if it cannot be read.
+def _read_bounded(path: Path, limit: int) -> tuple[bytes | None, str | None]:
+    """(bytes up to `limit` + 1, None), or (None, why) for a file that is not a readable regular file.
 
     A rule file can be a symlink to a device or a pipe (git commits symlinks): reading
     /dev/zero whole would exhaust memory and opening a FIFO would block forever, so the
-    file is opened without blocking and only a regular file is read, in chunks, up to
-    MAX_HASHED_BYTES (the loader refuses anything near that size anyway).
+    file is opened without blocking and only a regular file is read.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # OSError: the caller names the file
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return f"not a regular file: mode {info.st_mode:o}".encode()
-        sha = hashlib.sha256(str(info.st_size).encode() + b"\0")
-        remaining = MAX_HASHED_BYTES
+            return None, f"not a regular file: mode {info.st_mode:o}"
+        chunks, size = [], 0
+        while size <= limit and (chunk := handle.read(min(1 << 20, limit + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), None
+
+
+@dataclass
+class RulesLook:
+    """One read of a rules directory: each file's bytes and digest, and what could not be read."""
+
+    digest: str  # over every relative name and content: "the same files"
+    files: dict[str, bytes] = field(default_factory=dict)  # name -> bytes (copyable files only)
+    digests: dict[str, str] = field(default_factory=dict)  # name -> sha256 hex
+    copyable: bool = True  # False: a device, pipe or oversized file; load in place (it is refused)
+    problems: list[RuleProblem] = field(default_factory=list)  # unreadable files, a missing directory
+
+    def manifest_problems(self) -> list[RuleProblem]:
+        """What a MANIFEST.sha256 in the set says is missing or different (none without one)."""
+        text = self.files.get(MANIFEST)
+        if text is None:
+            return []
+        listed: dict[str, str] = {}
+        for number, line in enumerate(text.decode("utf-8", "replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            digest, _, name = line.strip().partition(" ")
+            name = name.strip().lstrip("*")
+            name = name[2:] if name.startswith("./") else name
+            if len(digest) != 64 or not name:
+                return [RuleProblem(MANIFEST, number, "not a sha256sum line",
+                                    "write it with: sha256sum FILES > MANIFEST.sha256", code="manifest")]
+            listed[name] = digest.lower()
+        problems = []
+        present = {name: digest for name, digest in self.digests.items() if name != MANIFEST}
+        for name in sorted(set(present) | set(listed)):
+            if name not in listed:
+                problems.append(RuleProblem(name, None, "not listed in MANIFEST.sha256",
+                                            "the deploy is incomplete, or list it", code="manifest"))
+            elif name not in present:
+                problems.append(RuleProblem(name, None, "listed in MANIFEST.sha256 but missing",
+                                            "the deploy is incomplete", code="manifest"))
+            elif present[name] != listed[name]:
+                problems.append(RuleProblem(name, None, "content does not match MANIFEST.sha256",
+                                            "the file is still being written, or the manifest is stale",
+                                            code="manifest"))
+        return problems
+
+    def rule_files(self, origin: str) -> RuleFiles:
+        return RuleFiles(self.digest, tuple(sorted(self.digests.items())), origin)
+
+
+def look_rules(root: Path) -> RulesLook:
+    """Read every rule file under `root` (bounded), hash it, and note what cannot be read."""
+    sha = hashlib.sha256()
+    look = RulesLook("")
+    if not root.is_dir():
+        look.problems.append(RuleProblem(f"{root.name}/", None, "rules directory not found",
+                                         "pass the folder that holds jurisdictions.yaml", code="missing"))
+    for path in _files(root, WATCHED_SUFFIXES["rules"]) if root.is_dir() else []:
+        name = str(path.relative_to(root))
         try:
-            while remaining > 0 and (chunk := handle.read(min(1 << 20, remaining))):
-                sha.update(chunk)
-                remaining -= len(chunk)
-        except OSError:
-            return None
-    return sha.digest()
+            data, special = _read_bounded(path, MAX_FILE_BYTES)
+        except FileNotFoundError:
+            if not os.path.lexists(path):
+                continue  # deleted between listing and reading: the next look sees it
+            data, special = None, "a symlink to nothing"
+            look.problems.append(RuleProblem(name, None, "cannot read file: it is a symlink to nothing",
+                                             code="unreadable"))
+        except OSError as error:
+            look.problems.append(RuleProblem(
+                name, None, f"cannot read file: {error.strerror or type(error).__name__}",
+                "make it readable by the user the service runs as (e.g. chmod 644)", code="unreadable"))
+            data, special = None, f"unreadable: {error.errno}"
+        if data is None or len(data) > MAX_FILE_BYTES:
+            look.copyable = False  # loaded in place, where the loader refuses it with its reason
+            digest = hashlib.sha256((special or f"oversized: {len(data or b'')}").encode()).hexdigest()
+        else:
+            digest = hashlib.sha256(data).hexdigest()
+            look.files[name] = data
+        look.digests[name] = digest
+        sha.update(name.encode() + b"\0" + digest.encode() + b"\0")
+    look.digest = sha.hexdigest()
+    return look
+
+
+def _file_digest(path: Path) -> bytes | None:
+    """Hash a regular file in bounded memory and time; None if it cannot be read."""
+    try:
+        data, special = _read_bounded(path, MAX_HASHED_BYTES)
+    except OSError:
+        return None
+    if data is None:
+        return (special or "").encode()
+    return hashlib.sha256(str(len(data)).encode() + b"\0" + data).digest()
 
 
 def content_fingerprint(root: Path, suffixes: tuple[str, ...]) -> str:
-    """Return a hash of the names and bytes of the watched files under `root`."""
+    """Return a hash of the names and bytes of the watched files under `root` (the locales)."""
     sha = hashlib.sha256()
     for path in _files(root, suffixes):
         digest = _file_digest(path)
-        if digest is None:
-            continue
         sha.update(str(path.relative_to(root)).encode() + b"\0")
-        sha.update(digest)
+        sha.update(digest if digest is not None else b"unreadable")
     return sha.hexdigest()
 
 
-def fingerprint(root: Path, kind: str) -> Fingerprint:
-    """Return the full fingerprint of a rules or locales directory."""
-    suffixes = WATCHED_SUFFIXES[kind]
-    return Fingerprint(stat_fingerprint(root, suffixes), content_fingerprint(root, suffixes))
+# -- the state directory ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Active:
-    """Everything a request needs, swapped as one object."""
+class RuleState:
+    """The last activated valid rule set of one rules directory, kept on disk for every worker.
 
-    snapshot: Snapshot
-    localiser: Localiser
-    locales_digest: str  # part of every ETag: new translations make new ETags
-    cache: ResponseCache
-    rules_content: str  # content hashes of the files this snapshot and localiser came from
-    locales_content: str
-    languages: dict = field(default_factory=dict)  # Accept-Language -> served tag, for `localiser`
-    # raw request input -> finished answer (views.decision); dies with this snapshot and localiser
-    answers: AnswerMemo = field(default_factory=lambda: AnswerMemo(0))
+    Layout: `<state dir>/<hash of the rules directory's path>/sets/<digest>/...` holds
+    the files of each activated set (content-addressed, written once, renamed into
+    place); `current` names the newest activated one. A state directory that cannot
+    be written costs only that memory: the set is then loaded from a private copy.
+    """
+
+    def __init__(self, state_dir: Path, rules_dir: Path) -> None:
+        key = hashlib.sha256(str(Path(rules_dir).resolve()).encode()).hexdigest()[:16]
+        self.root = Path(state_dir) / key
+        self.sets = self.root / "sets"
+        self.writable = True
+
+    def current(self) -> str | None:
+        """The digest of the newest activated set, or None."""
+        try:
+            digest = (self.root / "current").read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return digest if len(digest) == 64 and (self.sets / digest).is_dir() else None
+
+    def stage(self, look: RulesLook) -> Path:
+        """Return a directory holding exactly the files of `look` (creating it if needed)."""
+        target = self.sets / look.digest
+        if target.is_dir():
+            return target
+        try:
+            self.sets.mkdir(parents=True, exist_ok=True)
+            scratch = self.sets / f".{look.digest[:16]}.{os.getpid()}.{threading.get_ident()}"
+            _write_files(scratch, look.files)
+            try:
+                os.rename(scratch, target)
+            except OSError:  # another worker staged the same set first: theirs is identical
+                shutil.rmtree(scratch, ignore_errors=True)
+            return target
+        except OSError as error:
+            if self.writable:
+                log.warning("state directory not writable (%s); a restarted worker will load the files",
+                            error.strerror, extra={"event": "state_unwritable"})
+            self.writable = False
+            raise
+
+    def activate(self, digest: str) -> None:
+        """Record `digest` as the newest activated set (atomically), and prune old sets."""
+        if not self.writable:
+            return
+        try:
+            scratch = self.root / f".current.{os.getpid()}.{threading.get_ident()}"
+            scratch.write_text(digest + "\n", encoding="ascii")
+            os.replace(scratch, self.root / "current")
+            sets = sorted((p for p in self.sets.iterdir() if not p.name.startswith(".")),
+                          key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in sets[KEEP_SETS:]:
+                if old.name != digest:
+                    shutil.rmtree(old, ignore_errors=True)
+        except OSError as error:
+            log.warning("could not record the active rule set (%s)", error.strerror,
+                        extra={"event": "state_unwritable"})
 
 
-def _utc(ts: float | None) -> str | None:
+def _write_files(target: Path, files: dict[str, bytes]) -> None:
+    target.mkdir(parents=True)
+    for name, data in files.items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _private_copy(look: RulesLook) -> Path:
+    import tempfile
+
+    target = Path(tempfile.mkdtemp(prefix="rightsgate-rules-")) / "rules"
+    _write_files(target, look.files)
+    return target
+
+
+def _relative(error: RuleSetInvalid, root: Path, display: str) -> RuleSetInvalid:
+    """The same problems with file names relative to the rules directory (never absolute)."""
+    problems = []
+    for problem in error.problems:
+        name = problem.file
+        if os.path.isabs(name):
+            try:
+                name = str(Path(name).relative_to(root)) if Path(name) != root else display
+            except ValueError:
+                name = Path(name).name
+        problems.append(RuleProblem(name, problem.line, problem.message, problem.suggestion, problem.code))
+    return RuleSetInvalid(problems)
+
+
+# -- the reloader --------------------------------------------------------------------------
+
+
+def utc_iso(ts: float | None) -> str | None:
+    """A time.time() value as ISO 8601 UTC to the second (None stays None)."""
     if ts is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
@@ -161,23 +329,29 @@ class ReloadStatus:
 
 
 class RulesReloader:
-    """Own the active rule set of this process and keep it in step with the files."""
+    """Keep this process's Serving in step with the files: watch them, ask for a successor."""
 
-    def __init__(self, rules_dir: Path, locales_dir: Path, interval: float, cache_size: int) -> None:
+    def __init__(self, rules_dir: Path, locales_dir: Path, interval: float, state_dir: Path,
+                 settings: ServingSettings | None = None) -> None:
         self.rules_dir = Path(rules_dir)
         self.locales_dir = Path(locales_dir)
         self.interval = interval
-        self.cache_size = cache_size
+        self.state = RuleState(state_dir, self.rules_dir)
         self.status = ReloadStatus()
         self._reset_after_fork()
-        # Start-up: an invalid rule set raises here, so the process never serves it.
-        rules_fp = fingerprint(self.rules_dir, "rules")
-        locales_fp = fingerprint(self.locales_dir, "locales")
-        snapshot = load_snapshot(self.rules_dir)
+        # Start-up: an invalid or unreadable rule set raises here, so the process never serves it.
+        stats = self._stats()
+        look = look_rules(self.rules_dir)
+        if look.problems or look.manifest_problems():
+            raise RuleSetInvalid(look.problems + look.manifest_problems())
+        locales_content = content_fingerprint(self.locales_dir, WATCHED_SUFFIXES["locales"])
+        snapshot = self._load(look)
         localiser = Localiser(self.locales_dir)
-        self._seen = (rules_fp.stat, locales_fp.stat)
-        self.active = Active(snapshot, localiser, locales_fp.content[:16], ResponseCache(cache_size),
-                             rules_fp.content, locales_fp.content, answers=AnswerMemo(cache_size))
+        self._seen: tuple | None = stats
+        self.serving = Serving(snapshot, localiser, locales_digest=locales_content[:16],
+                               rules=look.rule_files("files"), locales_content=locales_content,
+                               settings=settings)
+        self.state.activate(look.digest)
         self.status.last_reload_at = snapshot.loaded_at
         _REGISTRY.add(self)
 
@@ -186,6 +360,27 @@ class RulesReloader:
         self._start_lock = threading.Lock()  # separate, so a request never waits for a load
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _stats(self) -> tuple:
+        return (stat_fingerprint(self.rules_dir, WATCHED_SUFFIXES["rules"]),
+                stat_fingerprint(self.locales_dir, WATCHED_SUFFIXES["locales"]))
+
+    def _load(self, look: RulesLook) -> Snapshot:
+        """Load the set `look` read: from its content-addressed copy, so exactly those bytes."""
+        if not look.copyable:
+            source = self.rules_dir  # a device, pipe or oversized file: the loader refuses it
+        else:
+            try:
+                source = self.state.stage(look)
+            except OSError:
+                source = _private_copy(look)
+        try:
+            return load_snapshot(source)
+        except RuleSetInvalid as error:
+            raise _relative(error, source, f"{self.rules_dir.name}/") from None
+        finally:
+            if source.name == "rules" and source.parent.name.startswith("rightsgate-rules-"):
+                shutil.rmtree(source.parent, ignore_errors=True)
 
     # -- the watcher thread ------------------------------------------------------------
 
@@ -223,91 +418,127 @@ class RulesReloader:
     # -- one look ----------------------------------------------------------------------
 
     def check_now(self) -> bool:
-        """Look at the files once; load and swap if they changed. Return True on a swap."""
+        """Look at the files once; load and swap if they changed. Return True if answers changed."""
         with self._lock:
             return self._check()
 
     def _check(self) -> bool:
         self.status.last_checked_at = time.time()
-        stats = (stat_fingerprint(self.rules_dir, WATCHED_SUFFIXES["rules"]),
-                 stat_fingerprint(self.locales_dir, WATCHED_SUFFIXES["locales"]))
+        stats = self._stats()
         if stats == self._seen:
             return False
+        # Two reads of the contents, SETTLE_SECONDS apart, must agree: mtimes alone miss a
+        # writer that keeps a file's size and time, and a writer that paused.
+        look = look_rules(self.rules_dir)
+        locales_content = content_fingerprint(self.locales_dir, WATCHED_SUFFIXES["locales"])
         time.sleep(SETTLE_SECONDS)
-        rules_fp = fingerprint(self.rules_dir, "rules")
-        locales_fp = fingerprint(self.locales_dir, "locales")
-        if (rules_fp.stat, locales_fp.stat) != stats:
+        again = look_rules(self.rules_dir)
+        if again.digest != look.digest or content_fingerprint(
+                self.locales_dir, WATCHED_SUFFIXES["locales"]) != locales_content:
             return False  # still being written: look again next time
         self._seen = stats
-        active = self.active
-        rules_changed = rules_fp.content != active.rules_content
-        locales_changed = locales_fp.content != active.locales_content
+        serving = self.serving
+        rules_changed = look.digest != serving.rules.digest
+        locales_changed = locales_content != serving.locales_content
         if not rules_changed and not locales_changed:
             self.status.last_error = None  # back to exactly what is served
+            if serving.rules.origin != "files":  # the set taken up from the state is on disk again
+                self.serving = serving.successor(rules=look.rule_files("files"))
             return False
-        snapshot, localiser = active.snapshot, active.localiser
+        snapshot, localiser = None, None
+        refusals: list[tuple[str, str, list[dict]]] = []
         if rules_changed:
+            problems = look.problems or look.manifest_problems()
             try:
-                snapshot = load_snapshot(self.rules_dir)
+                if problems:
+                    raise RuleSetInvalid(problems)
+                snapshot = self._load(look)
             except RuleSetInvalid as error:
-                self._refuse("rules", error.summary(), [p.to_dict() for p in error.problems])
+                refusals.append(("rules", error.summary(), [p.to_dict() for p in error.problems]))
                 rules_changed = False
-            except Exception as error:  # an unreadable file must not stop serving
+            except Exception as error:  # anything else must not stop serving either
                 log.exception("rules reload failed", extra={"event": "reload_failed"})
-                self._refuse("rules", f"{type(error).__name__} while loading the rules", [])
+                refusals.append(("rules", f"{type(error).__name__} while loading the rules", []))
                 rules_changed = False
         if locales_changed:
             try:
                 localiser = Localiser(self.locales_dir)
             except Exception as error:  # a broken .po must not stop serving
                 log.exception("locales reload failed", extra={"event": "reload_failed"})
-                self._refuse("locales", f"{type(error).__name__} while loading the translations", [])
+                refusals.append(("locales", f"{type(error).__name__} while loading the translations", []))
                 locales_changed = False
+        if self._stats() != stats:
+            # The files changed while we loaded (a deploy still in progress): neither activate
+            # nor report what we read; look at the newer files next time.
+            self._seen = None
+            return False
+        for refusal in refusals:
+            self._refuse(*refusal)
         if not rules_changed and not locales_changed:
             return False
-        if (fingerprint(self.rules_dir, "rules").stat, fingerprint(self.locales_dir, "locales").stat) \
-                != stats:
-            self._seen = None  # changed while we loaded: load the newer files next time
-            return False
-        return self._swap(active, snapshot, localiser, rules_fp, locales_fp, rules_changed,
-                          locales_changed)
+        return self._swap(serving, snapshot, localiser, look if rules_changed else None,
+                          locales_content if locales_changed else None)
 
-    def _swap(self, active: Active, snapshot: Snapshot, localiser: Localiser, rules_fp: Fingerprint,
-              locales_fp: Fingerprint, rules_changed: bool, locales_changed: bool) -> bool:
-        same = snapshot.version == active.snapshot.version and not locales_changed
+    def _swap(self, serving: Serving, snapshot: Snapshot | None, localiser: Localiser | None,
+              look: RulesLook | None, locales_content: str | None, origin: str = "files") -> bool:
         error_kind = (self.status.last_error or {}).get("kind")
-        if (error_kind == "rules" and rules_changed) or (error_kind == "locales" and locales_changed):
+        if (error_kind == "rules" and look is not None) or (error_kind == "locales" and localiser):
             self.status.last_error = None  # what was refused has been replaced by a good set
-        # One assignment: a request sees the old Active or the new one, never a mix.
-        self.active = Active(
-            active.snapshot if same else snapshot,
-            localiser,
-            locales_fp.content[:16] if locales_changed else active.locales_digest,
-            active.cache if same else ResponseCache(self.cache_size),
-            rules_fp.content if rules_changed else active.rules_content,
-            locales_fp.content if locales_changed else active.locales_content,
-            {} if locales_changed else active.languages,
-            active.answers if same else AnswerMemo(self.cache_size),
-        )
+        nxt = serving.successor(snapshot, localiser,
+                                locales_digest=locales_content[:16] if locales_content else None,
+                                rules=look.rule_files(origin) if look is not None else None,
+                                locales_content=locales_content)
+        if localiser is not None:
+            nxt.preload_locales()  # from Babel's process-wide cache: cheap after start-up
+        # One assignment: a request sees the old Serving or the new one, never a mix.
+        self.serving = nxt
+        if look is not None and origin == "files":
+            self.state.activate(look.digest)
         self.status.last_reload_at = time.time()
+        same = nxt.version == serving.version and localiser is None
         log.info("rule files changed; no answer changed" if same else "reloaded", extra={
-            "event": "reload", "version": self.active.snapshot.version,
-            "previous_version": active.snapshot.version, "rules_changed": rules_changed,
-            "locales_changed": locales_changed,
-            "load_seconds": round(snapshot.load_seconds, 3) if rules_changed else None})
+            "event": "reload", "version": nxt.version, "previous_version": serving.version,
+            "rules_changed": look is not None, "locales_changed": localiser is not None,
+            "origin": origin, "load_seconds": round(snapshot.load_seconds, 3) if snapshot else None})
+        if not same:
+            # Render what the previous set was asked for, so the first requests after the
+            # switch cost what they did before it (in this thread, after the switch).
+            nxt.prerender(serving, self._stop, lambda: self._stats() != self._seen)
         return not same
+
+    def adopt_state(self) -> bool:
+        """Take up the newest rule set any worker activated, if it is not what this one serves.
+
+        Return True if it did. Used by a newly forked worker before it serves; the files
+        are looked at next (a valid edit since then still wins).
+        """
+        with self._lock:
+            digest = self.state.current()
+            if digest is None or digest == self.serving.rules.digest:
+                return False
+            try:
+                look = look_rules(self.state.sets / digest)
+                if look.digest != digest or look.problems:
+                    raise RuleSetInvalid(look.problems or [RuleProblem(MANIFEST, None, "state copy damaged")])
+                snapshot = load_snapshot(self.state.sets / digest)
+            except Exception:
+                log.exception("could not take up the last activated rule set",
+                              extra={"event": "state_unusable"})
+                return False
+            self._seen = None  # compare the files with the set taken up at the next look
+            self._swap(self.serving, snapshot, None, look, None, origin="state")
+            return True
 
     def _refuse(self, kind: str, summary: str, problems: list[dict]) -> None:
         self.status.last_error = {
-            "at": _utc(time.time()),
+            "at": utc_iso(time.time()),
             "kind": kind,
-            "directory": str(self.rules_dir if kind == "rules" else self.locales_dir),
             "summary": summary,
             "problems": problems,
         }
-        log.error("reload refused; still serving %s", self.active.snapshot.version,
+        log.error("reload refused; still serving %s", self.serving.version,
                   extra={"event": "reload_refused", "kind": kind, "summary": summary,
-                         "problems": problems, "version": self.active.snapshot.version})
+                         "problems": problems, "version": self.serving.version})
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -317,21 +548,23 @@ class RulesReloader:
         return {
             "interval_seconds": self.interval,
             "watcher_running": self.running,
-            "last_checked_at": _utc(status.last_checked_at),
-            "last_reload_at": _utc(status.last_reload_at),
+            "last_checked_at": utc_iso(status.last_checked_at),
+            "last_reload_at": utc_iso(status.last_reload_at),
             "last_error": status.last_error,
         }
 
 
 def after_fork() -> None:
-    """In a freshly forked worker: catch up with the files, then start watching.
+    """In a freshly forked worker: take up the newest activated set, catch up with the files,
+    then start watching.
 
     With preload_app the worker was forked from a master that loaded the rules at
-    start-up; if they changed since (the worker replaces one that died, or HUP), load
-    the current ones before the first request is served.
+    start-up; since then a worker may have activated a newer set (kept in the state
+    directory), and the files may have changed again (valid or not).
     """
     for reloader in list(_REGISTRY):
         try:
+            reloader.adopt_state()
             reloader.check_now()
         except Exception:
             log.exception("reload check after fork failed", extra={"event": "reload_check_failed"})

@@ -245,7 +245,6 @@ class RuleProblemSchema(Schema):
 class ReloadErrorSchema(Schema):
     at = fields.String(required=True, metadata=_doc("When it was refused (UTC, ISO 8601)"))
     kind = fields.String(required=True, validate=validate.OneOf(("rules", "locales")))
-    directory = fields.String(required=True)
     summary = fields.String(required=True)
     problems = fields.List(fields.Nested(RuleProblemSchema), required=True)
 
@@ -260,12 +259,23 @@ class ReloadSchema(Schema):
                                              "it or the files are back to the active set"))
 
 
+class RuleFileSchema(Schema):
+    name = fields.String(required=True, metadata=_doc("Relative to the rules directory",
+                                                      example="frameworks/gdpr.yaml"))
+    sha256 = fields.String(required=True, metadata=_doc("SHA-256 of the file's bytes (hex)"))
+
+
 class ActiveRulesetSchema(Schema):
     version = fields.String(required=True)
     loaded_at = fields.String(required=True, metadata=_doc("UTC, ISO 8601"))
     load_seconds = fields.Float(required=True)
-    rules_dir = fields.String(required=True)
     jurisdictions = fields.Integer(required=True)
+    origin = fields.String(required=True, validate=validate.OneOf(("files", "state")),
+                           metadata=_doc("files: read from the rules directory; state: the last valid "
+                                         "set a worker activated, kept on disk, because the files "
+                                         "could not be used when this worker started"))
+    files = fields.List(fields.Nested(RuleFileSchema), required=True,
+                        metadata=_doc("The rule files this set was built from"))
 
 
 class HealthSchema(Schema):

@@ -30,6 +30,13 @@ class ProductionFlask(Flask):
         # FLASK_DEBUG, app.run(debug=True) and config["DEBUG"] all end here; refuse them.
         self.config["DEBUG"] = False
 
+    def make_default_options_response(self) -> Response:
+        """Answer OPTIONS with 204 and the Allow header (Flask's default is an empty text/html 200)."""
+        allow = super().make_default_options_response().headers.get("Allow", "")
+        response = Response(status=204, headers={"Allow": allow})
+        response.headers.pop("Content-Type", None)  # no body, so no type
+        return response
+
     def run(self, *args: Any, **kwargs: Any) -> None:
         """Run the development server, never with the debugger or reloader."""
         kwargs.update(debug=False, use_debugger=False, use_evalex=False)

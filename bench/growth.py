@@ -49,11 +49,11 @@ def child(rules_dir: str, smoke: bool) -> dict[str, Any]:
     out.update(describe(ruleset))
     out["classes"] = sum(len(t.decisions) for t in snapshot.tables.values())
     out["us_per_class"] = out["compile_precompute_s"] / out["classes"] * 1e6
-    active = inprocess.active_for(snapshot)
+    serving = inprocess.serving_for(snapshot)
     mix = build_mix(snapshot, limit=MIX_SIZE)
     params = ({"rounds": 6, "sample_rounds": 1, "slow_rounds": 3, "slow_batch": 10} if smoke
               else {"rounds": 200, "sample_rounds": 20, "slow_rounds": 30, "slow_batch": 20})
-    result = inprocess.measure(active, mix, method="GET", naive=None, **params)
+    result = inprocess.measure(serving, mix, method="GET", naive=None, **params)
     out["per_request"] = {"lookup": result["lookup"], "work": result["work"], "ratios": result["ratios"],
                           "requests": result["requests"], "verified": result["verified"]}
     out["rss_after_requests_mib"] = _rss_mib()

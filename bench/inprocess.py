@@ -1,9 +1,10 @@
 """In-process decision cost: the request path without WSGI and Flask.
 
 Every method below gets the same prepared requests from bench/mix.py, i.e. what the
-view hands to the decision functions: the raw query string (`request.query_string`)
+views hand to the Serving (api.serving): the raw query string (`request.query_string`)
 or the raw POST body, and the two headers that matter (Accept-Language, Sec-GPC) in a
-plain dict. Each returns the response body bytes.
+plain dict. Each returns the response body bytes. The methods call the very Serving
+object the views call (`Serving.decide_query` / `decide_body`); only its caches differ.
 
 - floor: `table[(raw query or body, Sec-GPC, Accept-Language)]`: the already
   serialised responses in a dict keyed by the raw request; the cheapest conceivable
@@ -11,15 +12,16 @@ plain dict. Each returns the response body bytes.
   is against this.
 - dict[key]: the same lookup with the key already built (for reference: no service
   gets its key for free).
-- warm: `api.views.decision.decide_query` / `decide_body`, the functions the views
-  call, in the steady state: this raw input was answered before (Active.answers).
-- warm, new input: the same functions with the answer memo off: query parsing
-  (werkzeug) or JSON decoding, the marshmallow schemas, jurisdiction, locale
-  negotiation (memoised), input class, ResponseCache hit. This is every request
-  before the memo existed, and today any input not seen before whose class is
-  cached (a fresh birthdate, a new Accept-Language string).
-- cold: memo and response cache off: the above + Snapshot lookup + render (localise)
-  + response schema dump + JSON encode + ETag.
+- warm: `Serving.decide_query` / `decide_body`, in the steady state: this raw input
+  was answered before (the Serving's answer memo).
+- warm, new input: the same Serving with the answer memo off: the fast path (or, for
+  an unusual request, werkzeug + the marshmallow schemas), jurisdiction, locale
+  (memoised), input class, then the body cache or the class's template. This is any
+  input not seen before whose class was rendered (a fresh birthdate, a new
+  Accept-Language string): the issue's "never-seen raw input", target <= 20 µs.
+- cold: memo, body cache and templates off: the above + Snapshot lookup + render
+  (localise) + response schema dump + JSON encode + ETag: the first request for an
+  input class after a reload when prerendering did not cover it (target <= 200 µs).
 - naive: the design the Snapshot replaces. The same rules compiled once into a
   durable_rules ruleset (engine.compiler's variants, conditions and facts); per
   request the same parsing and schemas, then a fact asserted and its state deleted,
@@ -40,23 +42,22 @@ import itertools
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from api.arguments import load_body, load_query
-from api.etag import AnswerMemo, ResponseCache
-from api.negotiation import served_locale
-from api.reload import Active, RulesReloader
-from api.views import encode
-from api.views.decision import (
+from api.arguments import load_body, load_query, parse_json_object, parse_query
+from api.reload import RulesReloader
+from api.serving import (
     BODY_SCHEMA,
     QUERY_SCHEMA,
     RESPONSE_SCHEMA,
-    decide_body,
-    decide_query,
-    parse_json_object,
-    parse_query,
+    AnswerMemo,
+    ResponseCache,
+    RuleFiles,
+    Serving,
+    ServingSettings,
+    encode,
 )
 from engine import Snapshot, compiler
 from engine.classes import InputClass
@@ -79,12 +80,12 @@ class NaiveDurable:
 
     _names = itertools.count()
 
-    def __init__(self, active: Active) -> None:
+    def __init__(self, serving: Serving) -> None:
         import durable_rules_engine
 
         self._delete_ruleset = durable_rules_engine.delete_ruleset
-        self.active = active
-        snapshot = active.snapshot
+        self.serving = serving
+        snapshot = serving.snapshot
         ruleset = snapshot.ruleset
         rules = [*compiler.policy_rules(ruleset), *ruleset.rules]
         self.variants = [v for rule in rules for v in compiler.variants_of(rule, ruleset)]
@@ -112,7 +113,7 @@ class NaiveDurable:
 
     def decide(self, code: str, age: int | None, gpc: bool, as_of: Any) -> Decision:
         """Assert this request as a fact, collect the rules that fired, resolve them."""
-        ruleset = self.active.snapshot.ruleset
+        ruleset = self.serving.snapshot.ruleset
         jurisdiction = ruleset.jurisdictions[code]
         axes = self.axes[code]
         cls = InputClass(code, axes.band_of(age), age, bool(gpc), axes.interval_of(as_of), as_of)
@@ -132,13 +133,13 @@ class NaiveDurable:
         return decision
 
     def _answer(self, args: Any, headers: dict[str, str]) -> bytes:
-        active = self.active
-        snapshot = active.snapshot
+        serving = self.serving
+        snapshot = serving.snapshot
         gpc = args.gpc or (headers.get("Sec-GPC") or "").strip() == "1"
         resolution = snapshot.resolve(args.jurisdiction)
-        tag = served_locale(active.localiser, active.languages, args.locale, headers.get("Accept-Language"))
+        tag = serving.served_locale(args.locale, headers.get("Accept-Language"))
         decision = self.decide(resolution.code, args.age, gpc, args.as_of)
-        body = render_decision(snapshot, active.localiser, decision, resolution, tag, args.as_of, gpc)
+        body = render_decision(snapshot, serving.localiser, decision, resolution, tag, args.as_of, gpc)
         return encode(RESPONSE_SCHEMA.dump(body))
 
     def answer_query(self, query: bytes, headers: dict[str, str]) -> bytes:
@@ -227,16 +228,35 @@ def _phase(methods: list[Method], *, rounds: int, sample_rounds: int,
     return results
 
 
-def make_active(rules_dir: Path | str, locales_dir: Path | str = DEFAULT_LOCALES_DIR,
-                cache_size: int = 2048) -> Active:
-    """The Active a worker serves from (built as create_app builds it, without Flask)."""
-    return RulesReloader(Path(rules_dir), Path(locales_dir), 0, cache_size).active
+def make_serving(rules_dir: Path | str, locales_dir: Path | str = DEFAULT_LOCALES_DIR,
+                 cache_size: int = 2048) -> Serving:
+    """The Serving a worker answers with (built as create_app builds it, without Flask)."""
+    state = Path(__file__).resolve().parent / ".work" / "state"
+    reloader = RulesReloader(Path(rules_dir), Path(locales_dir), 0, state, ServingSettings(cache_size))
+    reloader.serving.preload_locales()
+    return reloader.serving
 
 
-def active_for(snapshot: Snapshot, cache_size: int = 2048) -> Active:
-    """An Active around an already built Snapshot (as the reloader would build it)."""
-    return Active(snapshot, Localiser(DEFAULT_LOCALES_DIR), "bench", ResponseCache(cache_size), "", "",
-                  answers=AnswerMemo(cache_size))
+def serving_for(snapshot: Snapshot, cache_size: int = 2048) -> Serving:
+    """A Serving around an already built Snapshot (as the reloader would build it)."""
+    serving = Serving(snapshot, Localiser(DEFAULT_LOCALES_DIR), locales_digest="bench",
+                      rules=RuleFiles("bench"), locales_content="", settings=ServingSettings(cache_size))
+    serving.preload_locales()
+    return serving
+
+
+def variant(serving: Serving, *, memo: bool = True, bodies: bool = True, templates: bool = True) -> Serving:
+    """The same rule set and words with some caches off (what a request without them costs)."""
+    size = serving.settings.cache_size
+    out = Serving(serving.snapshot, serving.localiser, locales_digest=serving.locales_digest,
+                  rules=serving.rules, locales_content=serving.locales_content,
+                  settings=ServingSettings(size if templates else 0))
+    out.languages = serving.languages
+    out.answers = serving.answers if memo else AnswerMemo(0)
+    out.bodies = serving.bodies if bodies else ResponseCache(0)
+    if templates:
+        out.templates = serving.templates
+    return out
 
 
 def prepare(mix: Sequence[Request], method: str) -> list[Prepared]:
@@ -246,17 +266,27 @@ def prepare(mix: Sequence[Request], method: str) -> list[Prepared]:
     return [(r.body(), r.header_dict()) for r in mix]
 
 
-def measure(active: Active, mix: Sequence[Request], *, method: str, rounds: int, sample_rounds: int,
+def measure(serving: Serving, mix: Sequence[Request], *, method: str, rounds: int, sample_rounds: int,
             slow_rounds: int, slow_batch: int, naive: NaiveDurable | None = None,
             verify: bool = True) -> dict[str, Any]:
     """Time every method on `mix` sent as `method` (GET or POST); return summaries and ratios."""
     items = prepare(mix, method)
-    decide = decide_query if method == "GET" else decide_body
-    no_memo = replace(active, answers=AnswerMemo(0))
-    cold_active = replace(active, answers=AnswerMemo(0), cache=ResponseCache(0))
+    no_memo = variant(serving, memo=False)
+    cold_serving = variant(serving, memo=False, bodies=False, templates=False)
+
+    def decider(which: Serving) -> Callable[[bytes, dict[str, str]], Any]:
+        fn = which.decide_query if method == "GET" else which.decide_body
+
+        def decide(a: bytes, h: dict[str, str]) -> Any:
+            return fn(a, h.get("Sec-GPC"), h.get("Accept-Language"))
+        return decide
+
+    decide, decide_new, decide_cold = decider(serving), decider(no_memo), decider(cold_serving)
+    # The warm path calls the Serving's method directly (as the view does), no wrapper between.
+    warm_fn = serving.decide_query if method == "GET" else serving.decide_body
 
     # One pass warms the memo and the response cache and fills the floor's table.
-    table = {(a, h.get("Sec-GPC"), h.get("Accept-Language")): decide(active, a, h).body for a, h in items}
+    table = {(a, h.get("Sec-GPC"), h.get("Accept-Language")): decide(a, h).body for a, h in items}
     if len(table) != len(items):
         raise RuntimeError("the mix holds duplicate requests; the floor table would be smaller")
     keys = [((a, h.get("Sec-GPC"), h.get("Accept-Language")), None) for a, h in items]
@@ -268,13 +298,13 @@ def measure(active: Active, mix: Sequence[Request], *, method: str, rounds: int,
         return table[k]
 
     def warm(a: bytes, h: dict[str, str]) -> bytes:
-        return decide(active, a, h).body
+        return warm_fn(a, h.get("Sec-GPC"), h.get("Accept-Language")).body
 
     def warm_new(a: bytes, h: dict[str, str]) -> bytes:
-        return decide(no_memo, a, h).body
+        return decide_new(a, h).body
 
     def cold(a: bytes, h: dict[str, str]) -> bytes:
-        return decide(cold_active, a, h).body
+        return decide_cold(a, h).body
 
     def empty(_a: bytes, _h: dict[str, str]) -> None:
         return None
@@ -330,7 +360,8 @@ def measure(active: Active, mix: Sequence[Request], *, method: str, rounds: int,
         ratios["naive_over_cold"] = naive_ns / two["cold"]["batch_median_ns"]
     sizes = sorted(map(len, table.values()))
     return {"method": method, "requests": len(items), "verified": checked, "lookup": one, "work": two,
-            "ratios": ratios, "memo_entries": len(active.answers), "cache_entries": len(active.cache),
+            "ratios": ratios, "memo_entries": len(serving.answers), "cache_entries": len(serving.bodies),
+            "stats": serving.stats(),
             "body_bytes": {"min": sizes[0], "median": sizes[len(sizes) // 2], "max": sizes[-1]}}
 
 
@@ -343,14 +374,107 @@ PARAMS = {
 def run(rules_dir: Path | str, mix: Sequence[Request], *, smoke: bool,
         with_naive: bool = True) -> dict[str, Any]:
     """Measure GET and POST on `mix` against the rules in `rules_dir`."""
-    active = make_active(rules_dir)
-    naive = NaiveDurable(active) if with_naive else None
+    serving = make_serving(rules_dir)
+    naive = NaiveDurable(serving) if with_naive else None
     params = PARAMS["smoke" if smoke else "full"]
     try:
         out: dict[str, Any] = {"params": params}
         for method in ("GET", "POST"):
-            out[method] = measure(active, mix, method=method, naive=naive, **params)
+            out[method] = measure(serving, mix, method=method, naive=naive, **params)
+        out["after_reload"] = after_reload(serving, mix, runs=2 if smoke else 6)
+        out["first_language"] = first_language(rules_dir, smoke=smoke)
         return out
     finally:
         if naive is not None:
             naive.close()
+
+
+# -- first request for a language in a new worker -----------------------------------------
+
+FIRST_LANGUAGE_TAGS = ("de", "fr", "pl", "fi", "el", "hu", "pt", "ga")
+
+
+def _first_language_child(rules_dir: str, preload: bool) -> dict[str, Any]:
+    """In a fresh process: the first decision in each language vs a second (another class)."""
+    state = Path(__file__).resolve().parent / ".work" / "state"
+    reloader = RulesReloader(Path(rules_dir), DEFAULT_LOCALES_DIR, 0, state)
+    serving = reloader.serving
+    if preload:
+        serving.preload_locales()  # what create_app does before gunicorn forks
+    clock = time.perf_counter_ns
+    out = {}
+    for tag in FIRST_LANGUAGE_TAGS:
+        start = clock()
+        serving.decide_query(f"jurisdiction=DE&age=15&locale={tag}".encode(), None, None)
+        first = clock() - start
+        start = clock()
+        serving.decide_query(f"jurisdiction=FR&age=40&locale={tag}".encode(), None, None)
+        repeat = clock() - start
+        out[tag] = {"first_ns": first, "repeat_ns": repeat}
+    return out
+
+
+def first_language(rules_dir: Path | str, *, smoke: bool) -> dict[str, Any]:
+    """First request for a language in a new worker vs a repeat (a second class, same language).
+
+    Each run is a fresh interpreter (a new worker); with and without the CLDR preload
+    that create_app does, alternating. Target: first <= 2x a repeat.
+    """
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    runs = 1 if smoke else 4
+    out: dict[str, Any] = {"runs": runs}
+    for preload in [True, False] * runs:
+        code = ("import json, sys; from bench.inprocess import _first_language_child; "
+                f"print(json.dumps(_first_language_child({str(rules_dir)!r}, {preload})))")
+        done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=root, capture_output=True,
+                              text=True, check=True)
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        key = "preloaded" if preload else "lazy"
+        for tag, value in result.items():
+            out.setdefault(key, {}).setdefault(tag, []).append(value["first_ns"] / value["repeat_ns"])
+    for key in ("preloaded", "lazy"):
+        ratios = [statistics.median(v) for v in out[key].values()]
+        out[f"{key}_median_ratio"] = statistics.median(ratios)
+        out[f"{key}_max_ratio"] = max(ratios)
+    return out
+
+
+# -- the first requests after a reload ------------------------------------------------------
+
+
+def after_reload(serving: Serving, mix: Sequence[Request], *, runs: int) -> dict[str, Any]:
+    """First request per input class right after a reload: with the prerender, and without.
+
+    A new Serving for the same rule set (empty caches: what a reload with another version
+    starts from) is built; `prerender(previous)` renders the classes and languages the old one
+    was asked for, as the reloader does right after the switch; then each GET of the mix is
+    sent once (memo and body cache empty: each request's first time). Without the prerender
+    every class renders on its first request. Per-request means; runs alternate.
+    """
+    items = prepare(mix, "GET")
+    for a, h in items:  # the old Serving has served the mix
+        serving.decide_query(a, h.get("Sec-GPC"), h.get("Accept-Language"))
+    clock = time.perf_counter_ns
+    out: dict[str, list[float]] = {"prerendered_ns": [], "not_prerendered_ns": [], "prerender_s": []}
+    for _ in range(runs):
+        for warm in (True, False):
+            fresh = Serving(serving.snapshot, serving.localiser, locales_digest=serving.locales_digest,
+                            rules=serving.rules, locales_content=serving.locales_content,
+                            settings=serving.settings)
+            fresh.languages = serving.languages  # a rules-only reload keeps the language memo
+            if warm:
+                start = clock()
+                fresh.prerender(serving)
+                out["prerender_s"].append((clock() - start) / 1e9)
+            gc.collect()
+            start = clock()
+            for a, h in items:
+                fresh.decide_query(a, h.get("Sec-GPC"), h.get("Accept-Language"))
+            key = "prerendered_ns" if warm else "not_prerendered_ns"
+            out[key].append((clock() - start) / len(items))
+    return {"runs": runs, "templates": len(serving.templates),
+            **{k: statistics.median(v) for k, v in out.items()}}

@@ -37,7 +37,7 @@ def timed_load(rules_dir: str | Path, out: dict[str, Any]) -> tuple[Any, Any]:
     ruleset = load_rules(rules_dir)
     out["load_validate_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    snapshot = build_snapshot(ruleset, str(rules_dir))
+    snapshot = build_snapshot(ruleset)
     out["compile_precompute_s"] = time.perf_counter() - started
     out["total_s"] = out["load_validate_s"] + out["compile_precompute_s"]
     return ruleset, snapshot

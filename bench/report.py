@@ -43,6 +43,22 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             out.append((f"1. in-process warm path ≤ 3× the floor ({method})", x(ratio),
                         "dict lookup of the serialised bytes by the raw request", _status(ratio <= 3)))
         for method in ("GET", "POST"):
+            new_ns = ip[method]["work"]["warm, new input"]["batch_median_ns"]
+            out.append((f"1. a never-seen raw input ≤ 20 µs ({method})", ns(new_ns),
+                        "fast path + templates; the memo misses", _status(new_ns <= 20_000)))
+        if "after_reload" in ip:
+            ar = ip["after_reload"]
+            out.append(("1. first request for an input class after a reload ≤ 200 µs (or prerendered)",
+                        f"{ns(ar['prerendered_ns'])} prerendered ({ar['prerender_s']:.2f} s in the reload "
+                        f"thread); {ns(ar['not_prerendered_ns'])} not", "classes the old set served",
+                        _status(ar["prerendered_ns"] <= 200_000)))
+        if "first_language" in ip:
+            fl = ip["first_language"]
+            out.append(("1. first request for a language in a new worker ≤ 2× a repeat",
+                        f"{x(fl['preloaded_median_ratio'])} median, {x(fl['preloaded_max_ratio'])} worst "
+                        f"(lazy CLDR: {x(fl['lazy_median_ratio'])}, {x(fl['lazy_max_ratio'])})",
+                        "a second class in the same language", _status(fl["preloaded_median_ratio"] <= 2)))
+        for method in ("GET", "POST"):
             ratios = ip[method]["ratios"]
             out.append((f"1. ≥ 50× faster than naive per-request durable_rules ({method})",
                         f"{x(ratios['naive_over_warm'], 0)} (new input: {x(ratios['naive_over_warm_new'], 0)})",
@@ -123,11 +139,12 @@ def _inprocess(r: dict[str, Any]) -> list[str]:
     mix = r["mix"]
     lines = [
         "## 1. In-process decision cost", "",
-        "What is timed is the code the views call, `api.views.decision.decide_query` (GET) and "
+        "What is timed is the object the views call, `api.serving.Serving.decide_query` (GET) and "
         "`decide_body` (POST), without WSGI and Flask: from the raw query string or body bytes and the "
-        "`Accept-Language` / `Sec-GPC` headers to the response bytes. That is normalise (werkzeug query "
-        "parsing or JSON decoding, the marshmallow schemas, jurisdiction and locale), look up (the "
-        "Snapshot's input class), localise and serialise (render + response schema + JSON, cached). "
+        "`Accept-Language` / `Sec-GPC` headers to the response bytes. That is normalise (the fast path, "
+        "or werkzeug query parsing / JSON decoding and the marshmallow schemas; jurisdiction and locale), "
+        "look up (the Snapshot's input class), localise and serialise (the class's template, or render + "
+        "response schema + JSON, cached). "
         "See the docstring of `bench/inprocess.py` for each method.", "",
         f"The mix (`bench/mix.py`): {mix['requests']} requests over all {mix['jurisdictions_modelled']} "
         f"modelled jurisdictions ({mix['spellings']} spellings: codes, lower case, aliases, "
@@ -169,6 +186,27 @@ def _inprocess(r: dict[str, Any]) -> list[str]:
             f"lookup-phase floor ({x(ratios['warm_new_x_floor'], 0)} the floor measured right after heavy work); "
             f"cold (nothing cached): {ns(res['work']['cold']['batch_median_ns'])}, "
             f"{x(res['work']['cold']['batch_median_ns'] / res['lookup']['floor']['batch_median_ns'], 0)} the lookup-phase floor.",
+            "",
+        ]
+    if "after_reload" in ip:
+        ar = ip["after_reload"]
+        lines += [
+            "### First requests after a reload", "",
+            f"Each GET of the mix sent once to a new Serving of the same rule set (empty memo and body "
+            f"cache), median of {ar['runs']} runs: **{ns(ar['prerendered_ns'])}** per request after "
+            f"`Serving.prerender` rendered the {ar['templates']} class × language templates the old "
+            f"Serving had used ({ar['prerender_s']:.2f} s, in the reloader's thread after the switch); "
+            f"{ns(ar['not_prerendered_ns'])} without it (each class rendered on its first request).", "",
+        ]
+    if "first_language" in ip:
+        fl = ip["first_language"]
+        lines += [
+            "### First request for a language in a new worker", "",
+            f"A fresh interpreter per run ({fl['runs']} runs each way, alternating): the first decision "
+            f"in each of {len(fl['preloaded'])} languages against a second one (another input class, same "
+            f"language). With the CLDR preload `create_app` does before forking: "
+            f"**{x(fl['preloaded_median_ratio'])}** median, {x(fl['preloaded_max_ratio'])} worst; with "
+            f"Babel's lazy loading: {x(fl['lazy_median_ratio'])} median, {x(fl['lazy_max_ratio'])} worst.",
             "",
         ]
     lines += [

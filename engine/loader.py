@@ -7,7 +7,6 @@ problem found is collected with its file and line, and `RuleSetInvalid` lists th
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -381,16 +380,6 @@ def _cases(data: dict, raw: LineDict, file: str) -> list[Case]:
     ]
 
 
-def _digest(paths: list[Path], root: Path) -> str:
-    sha = hashlib.sha256()
-    for path in paths:
-        sha.update(str(path.relative_to(root)).encode())
-        sha.update(b"\0")
-        sha.update(path.read_bytes())
-        sha.update(b"\0")
-    return sha.hexdigest()
-
-
 def load_rules(rules_dir: str | Path) -> RuleSet:
     """Load, check and return the rule set in `rules_dir`, or raise RuleSetInvalid."""
     from .validate import cross_check
@@ -478,7 +467,6 @@ def load_rules(rules_dir: str | Path) -> RuleSet:
         rules=tuple(rules),
         policy=policy,
         cases=tuple(cases),
-        source_digest=_digest(sorted(root.glob("*.yaml")) + framework_paths + case_paths, root),
     )
     cross_check(ruleset, problems)
     problems.raise_if_any()

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import yaml
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -162,9 +160,6 @@ class Localiser:
         order = self.locales[tag].locale.character_order
         return "rtl" if order == "right-to-left" else "ltr"
 
-    def is_supported(self, tag: str) -> bool:
-        return tag in self.locales
-
     # -- words ----------------------------------------------------------------------
 
     def text(self, tag: str, context: str, english: str) -> tuple[str, bool]:
@@ -182,10 +177,6 @@ class Localiser:
         if shipped.translations is None or (context, singular) not in shipped.translated:
             return (singular if count == 1 else plural).format(count=count)
         return shipped.translations.npgettext(context, singular, plural, count).format(count=count)
-
-    def phrase(self, tag: str, message: tuple[str, str], **values: object) -> str:
-        text, _ = self.text(tag, message[0], message[1])
-        return text.format(**values)
 
     def duration(self, tag: str, iso: str, business_days: bool = False) -> str:
         """'P1M' -> '1 month', 'P45D' -> '45 days', in the served language."""
@@ -208,9 +199,6 @@ class Localiser:
             if name:
                 return name, False
         return self.text(tag, f"jurisdiction.{code}", english)
-
-    def date(self, tag: str, value: date) -> str:
-        return format_date(value, format="long", locale=self.locales[tag].locale)
 
     def join(self, tag: str, items: list[str]) -> str:
         return format_list(items, locale=self.locales[tag].locale) if items else ""

@@ -102,28 +102,6 @@ class AgeRange:
     include_unknown: bool = False
     unknown_only: bool = False
 
-    def contains(self, age: int | None) -> bool:
-        if age is None:
-            return self.include_unknown or self.unknown_only
-        if self.unknown_only:
-            return False
-        if self.at_least is not None and age < self.at_least:
-            return False
-        return not (self.below is not None and age >= self.below)
-
-    def describe(self) -> str:
-        if self.unknown_only:
-            return "age not given"
-        parts = []
-        if self.at_least is not None:
-            parts.append(f"age >= {self.at_least}")
-        if self.below is not None:
-            parts.append(f"age < {self.below}")
-        text = " and ".join(parts) or "any age"
-        if self.include_unknown:
-            text += " (or age not given)"
-        return text
-
 
 @dataclass(frozen=True)
 class Condition:
@@ -254,7 +232,6 @@ class RuleSet:
     rules: tuple[Rule, ...]
     policy: Policy
     cases: tuple[Case, ...] = field(default=())
-    source_digest: str = ""
 
     def rule(self, rule_id: str) -> Rule:
         return self._rules_by_id[rule_id]

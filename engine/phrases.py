@@ -20,5 +20,3 @@ def npgettext(context: str, singular: str, plural: str) -> tuple[str, str, str]:
 EXTENDABLE = pgettext("duration", "{deadline}, extendable by {extension}")
 BUSINESS_DAYS = npgettext("duration", "{count} business day", "{count} business days")
 ACKNOWLEDGE = pgettext("duration", "acknowledged within {period}")
-EFFECTIVE_FROM = pgettext("date", "in force from {date}")
-NO_AUTHORITY = pgettext("authority", "No supervisory authority is named for this place.")

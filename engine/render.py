@@ -1,4 +1,5 @@
-"""Turn a Decision into the response a frontend shows, in one language.
+"""Turn a Decision into the response a frontend shows, in one language; and the
+reference bodies (jurisdictions, catalogue, locales), with the same helpers.
 
 The output follows the API contract in docs/design.md. Every item whose words are
 not available in the served language says so (`fallback_locale`), and the list of
@@ -102,18 +103,19 @@ def _response(words: _Words, response: Mapping) -> dict:
     return out
 
 
-def _authority(words: _Words, code: str, authority: Mapping | None) -> dict | None:
-    if authority is None:
-        return None
+def _authority(localiser: Localiser, tag: str, code: str,
+               authority: Mapping | None) -> tuple[dict | None, bool]:
+    """A supervisory authority as the API shows it; the flag says its name fell back to English."""
+    if not authority:
+        return None, False
     out = {"name": authority["name"], "url": authority["url"],
            "legal_status": authority.get("status")}
-    if code == "EEA":
-        out["name"], fell_back = words.localiser.text(words.tag, "authority.EEA", authority["name"])
-        if fell_back:
-            words.fallbacks.append("authority.EEA")
+    fell_back = False
+    if code == "EEA":  # the only authority name that is prose rather than a proper name
+        out["name"], fell_back = localiser.text(tag, "authority.EEA", authority["name"])
     if authority.get("co_enforcer"):
         out["co_enforcer"] = dict(authority["co_enforcer"])
-    return out
+    return out, fell_back
 
 
 def render_decision(
@@ -157,7 +159,10 @@ def render_decision(
                 if data.get("response"):
                     item["response"] = _response(words, data["response"])
                 if data["id"] == "complain":
-                    item["authority"] = _authority(words, jur.code, data.get("authority"))
+                    item["authority"], authority_fb = _authority(localiser, tag, jur.code,
+                                                                 data.get("authority"))
+                    if authority_fb:
+                        words.fallbacks.append("authority.EEA")
             if fb:
                 item["fallback_locale"] = SOURCE_LOCALE
             out.append(item)
@@ -192,3 +197,53 @@ def render_decision(
     body["fallbacks"] = words.fallbacks
     body["untranslated_fields"] = list(UNTRANSLATED_FIELDS)
     return body
+
+
+# -- reference bodies ------------------------------------------------------------------
+
+
+def render_jurisdictions(snapshot: Snapshot, localiser: Localiser, tag: str) -> dict:
+    """Every jurisdiction with its name in locale `tag` (the /v1/jurisdictions body)."""
+    ruleset = snapshot.ruleset
+    entries, fallbacks = [], []
+    for code, jur in ruleset.jurisdictions.items():
+        name, fell_back = localiser.territory(tag, code, jur.name)
+        entry = {
+            "code": code, "name": name, "english_name": jur.name, "kind": jur.kind,
+            "parent": jur.parent, "path": list(jur.path), "frameworks": list(jur.frameworks),
+            "aliases": list(jur.aliases), "modelled": jur.modelled,
+            "authority": _authority(localiser, tag, code, jur.authority)[0],
+        }
+        if fell_back:
+            entry["fallback_locale"] = SOURCE_LOCALE
+            fallbacks.append(f"jurisdiction.{code}")
+        entries.append(entry)
+    return {"locale": tag, "ruleset": {"version": snapshot.version}, "jurisdictions": entries,
+            "aliases": dict(ruleset.aliases), "fallbacks": fallbacks}
+
+
+def render_catalog(snapshot: Snapshot, localiser: Localiser, tag: str) -> dict:
+    """Every catalogue entry with its title and text in locale `tag` (the /v1/catalog body)."""
+    entries, fallbacks = [], []
+    for (kind, item_id), item in snapshot.ruleset.catalog.items():
+        title, fb_title = localiser.text(tag, f"{kind}.{item_id}.title", item.title)
+        text, fb_text = (localiser.text(tag, f"{kind}.{item_id}.text", item.text)
+                         if item.text else ("", False))
+        entry = {"kind": kind, "id": item_id, "title": title, "text": text,
+                 "placeholders": list(item.placeholders)}
+        if fb_title or fb_text:
+            entry["fallback_locale"] = SOURCE_LOCALE
+            fallbacks.append(f"{kind}.{item_id}")
+        entries.append(entry)
+    return {"locale": tag, "ruleset": {"version": snapshot.version}, "entries": entries,
+            "fallbacks": fallbacks}
+
+
+def render_locales(localiser: Localiser, tag: str) -> dict:
+    """Every shipped locale, named in itself and in locale `tag` (the /v1/locales body)."""
+    entries = [{
+        "tag": shipped.tag, "native_name": shipped.native_name,
+        "name": localiser.language_name(shipped.tag, tag), "completeness": shipped.completeness,
+        "review_status": shipped.review_status, "source": shipped.tag == SOURCE_LOCALE,
+    } for shipped in localiser.locales.values()]
+    return {"locale": tag, "default": SOURCE_LOCALE, "locales": entries}

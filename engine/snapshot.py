@@ -75,7 +75,6 @@ class Snapshot:
     version: str
     loaded_at: float
     load_seconds: float
-    source: str
 
     def resolve(self, jurisdiction: str | None) -> Resolution:
         """Normalise a requested jurisdiction (raises InvalidJurisdiction)."""
@@ -95,7 +94,15 @@ class Snapshot:
         """Return the precomputed decision for a resolved jurisdiction code.
 
         Raises DateNotModelled for a day before every law the place's rules model."""
-        return self.tables[code].decisions[self.class_key(code, age, gpc, as_of, context)[1:]]
+        return self.decision_of(self.class_key(code, age, gpc, as_of, context))
+
+    def decision_of(self, class_key: tuple) -> Decision:
+        """The decision of a class key (as `class_key` returns it)."""
+        code, band, gpc, interval, context = class_key
+        table = self.tables[code]
+        if context not in table.contexts:
+            context = table.contexts[0]  # no rule here speaks about the context
+        return table.decisions[(band, gpc, interval, context)]
 
     def class_key(self, code: str, age: int | None, gpc: bool, as_of: date,
                   context: str = "consumer") -> tuple:
@@ -103,8 +110,8 @@ class Snapshot:
         table = self.tables[code]
         if table.supported_from is not None and as_of < table.supported_from:
             raise DateNotModelled(code, table.supported_from)
-        if context not in table.contexts:
-            context = table.contexts[0]  # no rule here speaks about the context
+        # The requested context stays in the key (the response says which was asked for),
+        # even where no rule tells the contexts apart and one decision serves both.
         return (code, table.axes.band_of(age), bool(gpc), table.axes.interval_of(as_of), context)
 
     def earliest_date(self) -> date | None:
@@ -117,7 +124,7 @@ class Snapshot:
         return [d for t in self.tables.values() for d in t.decisions.values()]
 
 
-def build_snapshot(ruleset: RuleSet, source: str = "") -> Snapshot:
+def build_snapshot(ruleset: RuleSet) -> Snapshot:
     """Evaluate `ruleset` into a Snapshot, or raise RuleSetInvalid."""
     started = time.perf_counter()
     problems = ProblemList()
@@ -129,7 +136,6 @@ def build_snapshot(ruleset: RuleSet, source: str = "") -> Snapshot:
         version=_version(ruleset, tables),
         loaded_at=time.time(),
         load_seconds=time.perf_counter() - started,
-        source=source,
     )
 
 
@@ -137,6 +143,6 @@ def load_snapshot(rules_dir: str | Path) -> Snapshot:
     """Load, validate, compile and precompute the rules in `rules_dir`."""
     started = time.perf_counter()
     ruleset = load_rules(rules_dir)
-    snapshot = build_snapshot(ruleset, str(rules_dir))
+    snapshot = build_snapshot(ruleset)
     object.__setattr__(snapshot, "load_seconds", time.perf_counter() - started)
     return snapshot

@@ -23,10 +23,11 @@ RULES_DIR = REPO_ROOT / "rules"
 
 
 @pytest.fixture(scope="session")
-def app() -> Iterator[Flask]:
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """Return the app on the shipped rules, with reloading off (the files never change)."""
     application = create_app({"TESTING": True, "RIGHTSGATE_RULES_DIR": RULES_DIR,
-                              "RIGHTSGATE_RELOAD_INTERVAL": 0})
+                              "RIGHTSGATE_RELOAD_INTERVAL": 0,
+                              "RIGHTSGATE_STATE_DIR": tmp_path_factory.mktemp("state")})
     yield application
     application.extensions["rightsgate"].stop()
 
@@ -52,12 +53,15 @@ def scratch_rules(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_app() -> Iterator[Callable[..., Flask]]:
-    """Build apps with their own settings; stop their watcher threads afterwards."""
+def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build apps with their own settings; stop their watcher threads afterwards.
+
+    Each test's apps keep their last activated rule set in the test's own state directory.
+    """
     made: list[Flask] = []
 
     def factory(**settings: Any) -> Flask:
-        application = create_app({"TESTING": True, **settings})
+        application = create_app({"TESTING": True, "RIGHTSGATE_STATE_DIR": tmp_path / "state", **settings})
         made.append(application)
         return application
 

@@ -108,7 +108,8 @@ class Server:
                      if not k.startswith(("RIGHTSGATE_", "FLASK_", "GUNICORN_"))}
         self.env = {**inherited, "RIGHTSGATE_BIND": f"127.0.0.1:{self.port}",
                     "RIGHTSGATE_RULES_DIR": str(rules), "RIGHTSGATE_WORKERS": str(workers),
-                    "RIGHTSGATE_RELOAD_INTERVAL": str(interval), **(env or {})}
+                    "RIGHTSGATE_RELOAD_INTERVAL": str(interval),
+                    "RIGHTSGATE_STATE_DIR": str(workdir / "state"), **(env or {})}
         self.process: subprocess.Popen | None = None
 
     # -- life cycle ---------------------------------------------------------------------

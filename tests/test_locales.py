@@ -159,8 +159,7 @@ def test_durations_use_cldr_plurals(localiser):
     assert localiser.duration("en", "P1D", business_days=True) == "1 business day"
 
 
-def test_dates_and_lists_are_localised(localiser):
-    assert localiser.date("de", date(2026, 6, 19)) == "19. Juni 2026"
+def test_lists_are_localised(localiser):
     assert localiser.join("fr", ["A", "B", "C"]) == "A, B et C"
 
 

@@ -1,25 +1,42 @@
-"""The blueprints, and what every view shares: the reloader and the JSON encoding."""
+"""The blueprints, and what every view shares: the current Serving and the response.
+
+Views are thin: they read what the request carries, ask the Serving (api.serving)
+for an Answer, and turn it into a Flask response with `respond`.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import TYPE_CHECKING
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, request
 
-from ..reload import RulesReloader
+from ..logging import annotate
+from ..serving import Answer, Serving, conditional
+
+if TYPE_CHECKING:
+    from ..reload import RulesReloader
 
 EXTENSION = "rightsgate"
 
 
 def reloader() -> RulesReloader:
-    """Return this app's reloader (it holds the active rule set)."""
+    """Return this app's reloader (it holds the current Serving)."""
     return current_app.extensions[EXTENSION]
 
 
-def encode(data: Any) -> bytes:
-    """Encode a dumped response as compact UTF-8 JSON."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+def current_serving() -> Serving:
+    """Return the Serving to answer this request with (read it once per request)."""
+    return current_app.extensions[EXTENSION].serving
+
+
+def respond(answer: Answer) -> Response:
+    """The Flask response for `answer`: 200 with the body, or 304 (If-None-Match)."""
+    annotate(ruleset=answer.version, jurisdiction=answer.jurisdiction, locale=answer.locale)
+    ready = conditional(answer, request.headers.get("If-None-Match"), request.method)
+    response = Response(ready.body, status=ready.status, headers=ready.headers)
+    if ready.status == 304:
+        response.headers.pop("Content-Type", None)
+    return response
 
 
 def register_blueprints(app: Flask) -> None:

@@ -419,7 +419,7 @@ def test_head_has_headers_without_body(client):
 
 
 def test_repeat_requests_are_served_from_the_cache(app, client):
-    cache = app.extensions["rightsgate"].active.cache
+    cache = app.extensions["rightsgate"].serving.bodies
     get(client, jurisdiction="NL", age=21, as_of="2026-01-02")
     hits = cache.hits
     for age in (22, 23, 60):  # one input class: one entry
@@ -433,7 +433,7 @@ def test_response_schema_loses_nothing_the_engine_renders(app):
     from engine.jurisdictions import Resolution
     from engine.render import render_decision
 
-    active = app.extensions["rightsgate"].active
+    active = app.extensions["rightsgate"].serving
     schema = DecisionSchema()
     tags = ["en", *[t for t in ("de", "fr") if t in active.localiser.locales]]
     count = 0

@@ -196,13 +196,13 @@ def test_accept_with_json_is_fine(client, accept):
 
 
 def test_internal_errors_are_500_problems_without_details(app, monkeypatch, caplog):
-    from api.views import decision
+    from api.serving import Serving
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal state /etc/passwd")
 
     # Negotiation runs before the response cache is consulted, so this always fails.
-    monkeypatch.setattr(decision, "served_locale", explode)
+    monkeypatch.setattr(Serving, "served_locale", explode)
     client = app.test_client()
     response = client.get("/v1/decision?jurisdiction=LI&age=77")
     problem = assert_problem(response, 500, "internal")

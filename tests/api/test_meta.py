@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 from openapi_spec_validator import validate
 
 from api.spec import build_spec
+
+from ..conftest import REPO_ROOT, RULES_DIR
 
 SECURITY = {
     "X-Content-Type-Options": "nosniff",
@@ -25,7 +28,7 @@ def test_jurisdictions_lists_every_code_with_localised_names(app, client):
     assert response.headers["Content-Language"] == "de"
     assert response.headers["Cache-Control"].startswith("public, max-age=")
     body = response.get_json()
-    ruleset = app.extensions["rightsgate"].active.snapshot.ruleset
+    ruleset = app.extensions["rightsgate"].serving.snapshot.ruleset
     by_code = {j["code"]: j for j in body["jurisdictions"]}
     assert set(by_code) == set(ruleset.jurisdictions)
     assert by_code["DE"]["name"] == "Deutschland"
@@ -39,7 +42,7 @@ def test_jurisdictions_lists_every_code_with_localised_names(app, client):
     assert by_code["DEFAULT"]["authority"] is None
     assert body["aliases"]["UK"] == "GB"
     assert body["aliases"]["EL"] == "GR"
-    assert body["ruleset"]["version"] == app.extensions["rightsgate"].active.snapshot.version
+    assert body["ruleset"]["version"] == app.extensions["rightsgate"].serving.snapshot.version
 
 
 def test_jurisdictions_locale_parameter(client):
@@ -53,7 +56,7 @@ def test_jurisdictions_locale_parameter(client):
 
 def test_catalog_has_every_id_with_title_and_text(app, client):
     body = client.get("/v1/catalog").get_json()
-    catalog = app.extensions["rightsgate"].active.snapshot.ruleset.catalog
+    catalog = app.extensions["rightsgate"].serving.snapshot.ruleset.catalog
     assert {(e["kind"], e["id"]) for e in body["entries"]} == set(catalog)
     kinds = {e["kind"] for e in body["entries"]}
     assert kinds == {"age_gate", "right", "opt_out", "notice", "framework"}
@@ -81,7 +84,7 @@ def test_catalog_localised(client):
 def test_locales_lists_every_shipped_locale(app, client):
     response = client.get("/v1/locales", headers={"Accept-Language": "fr"})
     body = response.get_json()
-    localiser = app.extensions["rightsgate"].active.localiser
+    localiser = app.extensions["rightsgate"].serving.localiser
     assert body["locale"] == "fr"
     assert body["default"] == "en"
     by_tag = {entry["tag"]: entry for entry in body["locales"]}
@@ -103,10 +106,17 @@ def test_healthz(app, client):
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
-    snapshot = app.extensions["rightsgate"].active.snapshot
+    snapshot = app.extensions["rightsgate"].serving.snapshot
     assert body["status"] == "ok"
     assert body["ruleset"]["version"] == snapshot.version
-    assert body["ruleset"]["rules_dir"].endswith("rules")
+    # The files the set was built from, by relative name and digest (issue 15, finding 4).
+    files = {f["name"]: f["sha256"] for f in body["ruleset"]["files"]}
+    assert {"catalog.yaml", "policy.yaml", "jurisdictions.yaml", "frameworks/gdpr.yaml"} <= set(files)
+    assert files["policy.yaml"] == hashlib.sha256((RULES_DIR / "policy.yaml").read_bytes()).hexdigest()
+    assert body["ruleset"]["origin"] == "files"
+    # No absolute path anywhere: they tell a stranger how the host is laid out (finding 8).
+    assert str(REPO_ROOT) not in response.get_data(as_text=True)
+    assert '"/' not in response.get_data(as_text=True)
     assert body["ruleset"]["load_seconds"] > 0
     assert body["ruleset"]["loaded_at"].endswith("Z")
     assert body["reload"]["last_error"] is None
@@ -230,4 +240,4 @@ def test_cli_prints_the_openapi_document(runner):
 def test_cli_check_rules(app, runner):
     result = runner.invoke(args=["check-rules"])
     assert result.exit_code == 0
-    assert app.extensions["rightsgate"].active.snapshot.version in result.output
+    assert app.extensions["rightsgate"].serving.snapshot.version in result.output

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -52,7 +57,7 @@ def test_changed_rules_are_swapped_in(make_app, scratch_rules):
     reloader = app.extensions["rightsgate"]
     old_version = version(client)
     old = client.get("/v1/decision?jurisdiction=DE&age=30")
-    old_cache = reloader.active.cache
+    old_cache = reloader.serving.bodies
     assert access_title(client) == "Right of access"
 
     assert reloader.check_now() is False  # nothing changed yet
@@ -66,7 +71,7 @@ def test_changed_rules_are_swapped_in(make_app, scratch_rules):
     assert new.headers["ETag"] != old.headers["ETag"]
     assert new.headers["ETag"].strip('"').startswith(new_version)
     assert new.get_json()["ruleset"]["version"] == new_version
-    assert reloader.active.cache is not old_cache  # the old cache died with its snapshot
+    assert reloader.serving.bodies is not old_cache  # the old cache died with its snapshot
     stale = client.get("/v1/decision?jurisdiction=DE&age=30", headers={"If-None-Match": old.headers["ETag"]})
     assert stale.status_code == 200
 
@@ -117,12 +122,12 @@ def test_invalid_rules_are_refused_and_the_old_set_keeps_serving(make_app, scrat
 def test_an_edit_that_changes_no_decision_keeps_the_snapshot_and_cache(make_app, scratch_rules):
     app = make_app(RIGHTSGATE_RULES_DIR=scratch_rules, RIGHTSGATE_RELOAD_INTERVAL=0)
     reloader = app.extensions["rightsgate"]
-    before = reloader.active
+    before = reloader.serving
     policy = scratch_rules / "policy.yaml"
     policy.write_text(policy.read_text(encoding="utf-8") + "\n# a comment from legal\n", encoding="utf-8")
     assert reloader.check_now() is False
-    assert reloader.active.snapshot is before.snapshot
-    assert reloader.active.cache is before.cache
+    assert reloader.serving.snapshot is before.snapshot
+    assert reloader.serving.bodies is before.bodies
 
 
 def test_the_watcher_thread_reloads_by_itself(make_app, scratch_rules):
@@ -189,3 +194,137 @@ def test_a_forked_child_gets_no_thread_and_a_free_lock(make_app, scratch_rules):
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+# -- issue 15: contents, manifest, unreadable files, the last activated set -------------------
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(make_app, scratch_rules):
+    """The watcher compares contents, not only names, sizes and mtimes."""
+    app = make_app(RIGHTSGATE_RULES_DIR=scratch_rules, RIGHTSGATE_RELOAD_INTERVAL=0)
+    client = app.test_client()
+    reloader = app.extensions["rightsgate"]
+    catalog = scratch_rules / "catalog.yaml"
+    before = catalog.stat()
+    text = catalog.read_text(encoding="utf-8")
+    edited = text.replace("title: Right of access\n", "title: Right of accesS\n")
+    assert len(edited.encode()) == len(text.encode()) and edited != text
+    catalog.write_text(edited, encoding="utf-8")
+    os.utime(catalog, ns=(before.st_atime_ns, before.st_mtime_ns))  # as a copy tool would
+    assert catalog.stat().st_mtime_ns == before.st_mtime_ns and catalog.stat().st_size == before.st_size
+    assert reloader.check_now() is True
+    assert access_title(client) == "Right of accesS"
+
+
+def write_manifest(rules: Path) -> None:
+    """What deploy tooling writes last: `sha256sum` of every rule file."""
+    lines = []
+    for path in sorted(rules.rglob("*.yaml")):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        lines.append(f"{digest}  ./{path.relative_to(rules)}\n")
+    (rules / "MANIFEST.sha256").write_text("".join(lines), encoding="utf-8")
+
+
+def test_a_manifest_holds_back_a_half_written_set(make_app, scratch_rules):
+    """A file cut at a rule boundary is a valid, smaller set: the manifest says it is incomplete."""
+    gdpr = scratch_rules / "frameworks" / "gdpr.yaml"
+    data = gdpr.read_bytes()
+    cut = data.index(b"\n  - id: ", len(data) // 2) + 1  # the start of a rule, half way
+    write_manifest(scratch_rules)
+    app = make_app(RIGHTSGATE_RULES_DIR=scratch_rules, RIGHTSGATE_RELOAD_INTERVAL=0)
+    client = app.test_client()
+    reloader = app.extensions["rightsgate"]
+    good = version(client)
+
+    # The deploy starts: the new manifest lands... no: the old one stays while a file is rewritten.
+    gdpr.write_bytes(data[:cut])
+    touch_later(gdpr)
+    assert reloader.check_now() is False
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "degraded"
+    assert health["ruleset"]["version"] == good
+    problems = health["reload"]["last_error"]["problems"]
+    assert [p["file"] for p in problems] == ["frameworks/gdpr.yaml"]
+    assert "MANIFEST.sha256" in problems[0]["message"]
+
+    # The rest arrives: the files match the manifest again, nothing changed, healthy.
+    gdpr.write_bytes(data)
+    touch_later(gdpr)
+    assert reloader.check_now() is False
+    assert client.get("/healthz").get_json()["status"] == "ok"
+
+    # A real edit, with its manifest written last, is activated.
+    rename_access_right(scratch_rules)
+    assert reloader.check_now() is False  # the manifest does not list the new content yet
+    write_manifest(scratch_rules)
+    assert reloader.check_now() is True
+    assert access_title(client) == "Right of access (edited)"
+    names = {f["name"] for f in client.get("/healthz").get_json()["ruleset"]["files"]}
+    assert "MANIFEST.sha256" in names
+
+
+def test_an_unreadable_rule_file_is_refused_and_named(make_app, scratch_rules):
+    app = make_app(RIGHTSGATE_RULES_DIR=scratch_rules, RIGHTSGATE_RELOAD_INTERVAL=0)
+    client = app.test_client()
+    reloader = app.extensions["rightsgate"]
+    good = version(client)
+    # A file that cannot be opened (root can read any mode, so: a symlink to nothing).
+    (scratch_rules / "frameworks" / "extra.yaml").symlink_to(scratch_rules / "nowhere.yaml")
+    assert reloader.check_now() is False
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "degraded"
+    assert health["ruleset"]["version"] == good
+    (problem,) = health["reload"]["last_error"]["problems"]
+    assert problem["file"] == "frameworks/extra.yaml"
+    assert problem["message"].startswith("cannot read file")
+    assert str(scratch_rules) not in json.dumps(health)
+
+
+def _as_nobody(command: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+
+
+def test_an_unreadable_rule_file_stops_start_up_with_a_report(tmp_path):
+    """chmod 000 on a rule file: a clean report and exit code 1, never a traceback."""
+    world = Path(tempfile.mkdtemp(prefix="rightsgate-unreadable-"))
+    try:
+        world.chmod(0o755)
+        rules = world / "rules"
+        shutil.copytree(REPO_ROOT / "rules", rules)
+        for path in [rules, *rules.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        (rules / "policy.yaml").chmod(0o000)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RIGHTSGATE_")}
+        env.update(RIGHTSGATE_RULES_DIR=str(rules), RIGHTSGATE_STATE_DIR=str(world / "state"),
+                   RIGHTSGATE_RELOAD_INTERVAL="0")
+        done = subprocess.run(_as_nobody([sys.executable, "-c", "import wsgi"]), cwd=REPO_ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(world, ignore_errors=True)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert "refusing to start" in done.stderr
+    assert "policy.yaml: cannot read file: Permission denied" in done.stderr
+
+
+def test_a_new_worker_takes_up_the_last_activated_set(make_app, scratch_rules, tmp_path):
+    """In process: what after_fork does in a new gunicorn worker (tests/api/test_server.py: for real)."""
+    state = tmp_path / "shared-state"
+    first = make_app(RIGHTSGATE_RULES_DIR=scratch_rules, RIGHTSGATE_RELOAD_INTERVAL=0,
+                     RIGHTSGATE_STATE_DIR=state)
+    second = make_app(RIGHTSGATE_RULES_DIR=scratch_rules, RIGHTSGATE_RELOAD_INTERVAL=0,
+                      RIGHTSGATE_STATE_DIR=state)  # loaded before the edit, like a preloading master
+    start = version(second.test_client())
+    rename_access_right(scratch_rules)
+    assert first.extensions["rightsgate"].check_now() is True
+    edited = version(first.test_client())
+    break_policy(scratch_rules)  # the files are invalid from now on
+    reloader = second.extensions["rightsgate"]
+    assert reloader.adopt_state() is True
+    assert reloader.check_now() is False  # the invalid files are refused; the adopted set stays
+    health = second.test_client().get("/healthz").get_json()
+    assert (start, health["ruleset"]["version"], health["ruleset"]["origin"]) == (start, edited, "state")
+    assert health["status"] == "degraded"
+    assert access_title(second.test_client()) == "Right of access (edited)"

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
+from ..conftest import REPO_ROOT
 from ..gunicorn_server import Server, running
 from .test_reload import break_policy, rename_access_right
 
@@ -99,3 +105,68 @@ def test_gunicorn_refuses_to_start_on_invalid_rules(scratch_rules, tmp_path):
     assert "rule set invalid" in text
     assert "policy.yaml:" in text
     assert "Booting worker" not in text
+
+
+def test_hup_never_goes_back_to_an_older_rule_set(scratch_rules, tmp_path):
+    """Issue 15, finding 2: after HUP, or a worker replaced while the files are invalid, every
+    worker serves the newest set any worker activated, not the one the master loaded."""
+    with running(scratch_rules, tmp_path, workers=WORKERS, interval=0.25) as server:
+        up = server.await_workers(lambda a: a["status"] == "ok", "up")
+        (loaded,) = {a["ruleset"]["version"] for a in up.values()}
+        rename_access_right(scratch_rules)
+        switched = server.await_workers(lambda a: a["ruleset"]["version"] != loaded, "activate the edit")
+        (edited,) = {a["ruleset"]["version"] for a in switched.values()}
+        break_policy(scratch_rules)
+        server.await_workers(lambda a: a["status"] == "degraded", "refuse the broken files")
+
+        old = server.worker_pids()
+        os.kill(server.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while server.worker_pids() & old or len(server.worker_pids()) != WORKERS:
+            assert time.monotonic() < deadline, "HUP did not replace the workers"
+            time.sleep(0.1)
+        fresh = server.await_workers(lambda a: True, "new workers answer")
+        assert not set(fresh) & old
+        for answer in fresh.values():
+            assert answer["ruleset"]["version"] == edited, "a new worker went back in time"
+            assert answer["ruleset"]["origin"] == "state"
+            assert answer["status"] == "degraded"  # the files on disk are still refused
+        assert_consistent(decisions(server.base), edited)
+
+        # A worker replaced (killed) while the files are invalid does the same.
+        victim = min(fresh)
+        os.kill(victim, signal.SIGKILL)
+        replaced = server.await_workers(lambda a: True, "replace the killed worker")
+        assert victim not in replaced
+        assert {a["ruleset"]["version"] for a in replaced.values()} == {edited}
+
+        # Fixed files are taken up by every worker, and /healthz says ok again.
+        shutil.copy(REPO_ROOT / "rules" / "policy.yaml", scratch_rules / "policy.yaml")
+        healed = server.await_workers(lambda a: a["status"] == "ok", "files fixed")
+        assert {a["ruleset"]["version"] for a in healed.values()} == {edited}
+        assert {a["ruleset"]["origin"] for a in healed.values()} == {"files"}
+    assert "Traceback" not in server.stderr()
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_http_basics_over_a_real_server(scratch_rules, tmp_path):
+    """Issue 15, finding 8: HTTP/1.9 and a missing Host are 400, whoever answers; OPTIONS is 204."""
+    with running(scratch_rules, tmp_path, workers=1, interval=0) as server:
+        for request in (b"GET /healthz HTTP/1.9\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        b"GET /v1/decision?jurisdiction=DE HTTP/1.1\r\nConnection: close\r\n\r\n"):
+            answer = _raw(server.port, request)
+            assert answer.split(b" ", 2)[1] == b"400", answer[:200]  # (gunicorn echoes HTTP/1.9)
+            assert b"application/problem+json" in answer.split(b"\r\n\r\n", 1)[0]
+        options = requests.options(f"{server.base}/v1/decision", timeout=5)
+        assert options.status_code == 204
+        assert "POST" in options.headers["Allow"] and "Content-Type" not in options.headers
+        health = requests.get(f"{server.base}/healthz", timeout=5)
+        assert str(tmp_path) not in health.text and str(REPO_ROOT) not in health.text

@@ -156,13 +156,15 @@ def test_rules_directory_removed_while_serving(scratch_rules, tmp_path):
         assert not prober.failures, prober.failures[:5]
         assert set(prober.versions) == {version_b}, "the last good set keeps serving"
 
-        # A worker replaced while the directory is gone cannot load the files: it serves what
-        # the master loaded at start-up (A), says so as `degraded`, and catches up later.
+        # A worker replaced while the directory is gone cannot load the files: it takes up the
+        # last set any worker activated (B, kept in the state directory), not the one the
+        # master loaded at start-up (A); it says `degraded` (the files are missing).
         victim = min(pids)
         os.kill(victim, signal.SIGKILL)
         replaced = server.await_workers(lambda a: True, "replace the killed worker")
         (new_pid,) = set(replaced) - pids
-        assert replaced[new_pid]["ruleset"]["version"] == version_a
+        assert replaced[new_pid]["ruleset"]["version"] == version_b
+        assert replaced[new_pid]["ruleset"]["origin"] == "state"
         assert replaced[new_pid]["status"] == "degraded"
         survivors = set(replaced) & pids
         assert {replaced[pid]["ruleset"]["version"] for pid in survivors} == {version_b}

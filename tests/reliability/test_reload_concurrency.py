@@ -18,6 +18,7 @@ grow by more than MAX_RSS_GROWTH.
 from __future__ import annotations
 
 import shutil
+import statistics
 import threading
 import time
 from collections import Counter
@@ -239,7 +240,8 @@ def test_answers_stay_consistent_while_rules_switch_under_load(tmp_path):
     growth = {pid: rss_after[pid] - rss_before[pid] for pid in rss_after}
     summary = (f"reload concurrency: {total} requests from {CLIENTS} clients to {WORKERS} gunicorn workers, "
                f"{SWITCHES} switches ({reloads} reloads, {refusals} refused), {len(failures)} failures, "
-               f"{duration:.1f} s (switching {switched_in:.1f} s, slowest switch {max(waits):.2f} s), "
+               f"{duration:.1f} s (switching {switched_in:.1f} s, slowest switch {max(waits):.2f} s, "
+               f"median {statistics.median(waits):.2f} s), "
                f"answers A/B {served[version_a]}/{served[version_b]}, worker RSS growth max "
                f"{max(growth.values()) / 2**20:.1f} MiB (peak {max(rss_peak.values()) / 2**20:.0f} MiB)")
     print(summary)

@@ -1,0 +1,118 @@
+"""A thin WSGI front: answer remembered decisions before Flask; check the HTTP basics.
+
+Most decision requests repeat one seen before (same query string or body, same
+Sec-GPC and Accept-Language). For those the Serving already holds the finished
+Answer, and routing, the request object, hooks and the response object would cost
+~20 times the lookup. `DecisionFront` answers them itself, with exactly the status,
+headers and bytes the Flask path sends (both use `serving.conditional`; the security
+headers come from api.security; tests/api/test_front.py compares the two byte for
+byte). Everything else (errors, first sightings, other paths, anything unusual
+about the request) falls through to Flask untouched; a POST body read here is handed
+on. The request log line (api.logging wraps this) is the same for both.
+
+`check_protocol` refuses, on both paths, an HTTP version we do not speak and an
+HTTP/1.1 request without Host (RFC 9112 §3.2), whatever the server lets through.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiProblem, FieldError
+from .logging import ENVIRON_KEY
+from .security import SECURITY_HEADERS
+from .serving import BODY, QUERY, conditional
+
+if TYPE_CHECKING:
+    from .reload import RulesReloader
+
+SUPPORTED_PROTOCOLS = frozenset(("HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0", "HTTP/3"))
+PATH = "/v1/decision"
+# Accept headers that certainly allow JSON; any other goes through Flask's negotiation.
+_PLAIN_ACCEPT = frozenset(("*/*", "application/json"))
+_JSON_TYPES = frozenset(("application/json", "application/json; charset=utf-8",
+                         "application/json;charset=utf-8"))
+_STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
+_SECURITY = tuple(SECURITY_HEADERS.items())
+
+
+def check_protocol(environ: dict[str, Any]) -> None:
+    """Raise a 400 problem for an unsupported HTTP version or an HTTP/1.1 request without Host."""
+    protocol = environ.get("SERVER_PROTOCOL", "")
+    if protocol not in SUPPORTED_PROTOCOLS:
+        raise ApiProblem("bad-request", "Unsupported HTTP version; use HTTP/1.1.",
+                         [FieldError(None, "header", "unsupported HTTP version")])
+    if protocol == "HTTP/1.1" and not environ.get("HTTP_HOST"):
+        raise ApiProblem("bad-request", "An HTTP/1.1 request must carry a Host header.",
+                         [FieldError("Host", "header", "missing")])
+
+
+def _plain(environ: dict[str, Any]) -> bool:
+    """True when nothing about the request needs Flask's checks (they would pass)."""
+    if environ.get("SERVER_PROTOCOL") not in SUPPORTED_PROTOCOLS:
+        return False
+    if environ.get("SERVER_PROTOCOL") == "HTTP/1.1" and not environ.get("HTTP_HOST"):
+        return False
+    accept = environ.get("HTTP_ACCEPT")
+    return accept is None or accept in _PLAIN_ACCEPT
+
+
+class DecisionFront:
+    """WSGI middleware: remembered GET/POST /v1/decision answers without Flask; the rest to `app`."""
+
+    def __init__(self, app: Callable, reloader: RulesReloader, max_content_length: int | None) -> None:
+        self.app = app
+        self.reloader = reloader
+        self.max_content_length = max_content_length
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if environ.get("PATH_INFO") != PATH or method not in ("GET", "POST") or not _plain(environ):
+            return self.app(environ, start_response)
+        reloader = self.reloader
+        reloader.ensure_running()  # what the Flask path's before-request hook does first
+        serving = reloader.serving
+        gpc, languages = environ.get("HTTP_SEC_GPC"), environ.get("HTTP_ACCEPT_LANGUAGE")
+        if method == "GET":
+            answer = serving.remembered(QUERY, environ.get("QUERY_STRING", "").encode("latin-1"),
+                                        gpc, languages)
+        else:
+            raw = self._body(environ)
+            if raw is None:
+                return self.app(environ, start_response)
+            environ["wsgi.input"] = io.BytesIO(raw)  # Flask reads it again if it answers
+            answer = serving.remembered(BODY, raw, gpc, languages)
+        if answer is None:
+            return self.app(environ, start_response)
+        try:
+            ready = conditional(answer, environ.get("HTTP_IF_NONE_MATCH"), method)
+        except ApiProblem:
+            return self.app(environ, start_response)  # the 412 problem is Flask's to write
+        headers = ready.headers
+        if ready.status == 200:
+            headers.append(("Content-Length", str(len(ready.body))))
+        headers.extend(_SECURITY)
+        environ[ENVIRON_KEY] = {"ruleset": answer.version, "jurisdiction": answer.jurisdiction,
+                                "locale": answer.locale}
+        start_response(_STATUS[ready.status], headers)
+        return [ready.body] if ready.body else []
+
+    def _body(self, environ: dict[str, Any]) -> bytes | None:
+        """The POST body when it is plain JSON of a declared, allowed length; else None (Flask's)."""
+        if environ.get("QUERY_STRING") or environ.get("CONTENT_TYPE", "").lower() not in _JSON_TYPES:
+            return None
+        if environ.get("HTTP_CONTENT_ENCODING", "identity").strip().lower() not in ("identity", ""):
+            return None
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return None
+        if length < 0 or (self.max_content_length is not None and length > self.max_content_length):
+            return None
+        raw = environ["wsgi.input"].read(length)
+        if len(raw) != length:  # the client went away mid-body: Flask reads what there is
+            environ["wsgi.input"] = io.BytesIO(raw)
+            return None
+        return raw
