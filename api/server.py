@@ -29,6 +29,8 @@ What gunicorn.conf.py guaranteed, and how it is kept here:
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import logging
 import multiprocessing
 import os
@@ -183,8 +185,11 @@ def _log_config() -> dict[str, Any]:
     }
 
 
-def _worker_loader(app: Callable, ready_dir: Path) -> Callable[[], Callable]:
+def _worker_loader(app: Callable, ready_dir: Path, bare: bool = False) -> Callable[[], Callable]:
     def load() -> Callable:
+        if bare:
+            (ready_dir / f"ready-{os.getpid()}").touch()
+            return app
         # Runs in each new worker, before it accepts a connection: catch up with the rule
         # files (they may have changed since the master loaded them), start the watcher.
         from api.metrics import MetricsMiddleware, worker_started
@@ -282,8 +287,15 @@ def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str
     return RightsgateServer
 
 
-def main() -> int:
-    """Validate the rules, then serve them with granian until TERM/INT (HUP: restart workers)."""
+def main(argv: list[str] | None = None) -> int:
+    """Validate the rules, then serve them with granian until TERM/INT (HUP: restart workers).
+
+    `--app MODULE:ATTR` serves another WSGI callable as it is, with the same settings
+    (no front, no metrics): the benchmarks' constant baselines under the same server.
+    """
+    parser = argparse.ArgumentParser(prog="python -m api.server", description=main.__doc__)
+    parser.add_argument("--app", default=None, help="serve this WSGI callable instead (benchmarks)")
+    args = parser.parse_args(argv)
     try:
         settings = load_server_settings()
     except ServerConfigError as error:
@@ -291,7 +303,13 @@ def main() -> int:
         return 1
     metrics_dir = prepare_metrics_dir()
     # Preload: wsgi exits 1 with the rule set's report when it is invalid.
-    import wsgi
+    if args.app:
+        module, _, attr = args.app.partition(":")
+        served = getattr(importlib.import_module(module), attr or "app")
+    else:
+        import wsgi
+
+        served = wsgi.app
     from api.logging import configure_logging
 
     configure_logging()
@@ -314,7 +332,7 @@ def main() -> int:
         workers_kill_timeout=settings.graceful_timeout,
     )
     try:
-        server.serve(target_loader=_worker_loader(wsgi.app, ready_dir), wrap_loader=False)
+        server.serve(target_loader=_worker_loader(served, ready_dir, bare=bool(args.app)), wrap_loader=False)
     finally:
         shutil.rmtree(ready_dir, ignore_errors=True)
         if not os.environ.get(ENV_PREFIX + "METRICS_DIR", "").strip():
