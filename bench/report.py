@@ -245,6 +245,31 @@ def _http(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _peers(r: dict[str, Any]) -> list[str]:
+    pe = r["peers"]
+    p = pe["params"]
+    lines = [
+        "## 2b. Servers compared (bench/peers.py)", "",
+        "Each candidate serves the raw WSGI constant and rightsgate with 2 workers, on loopback; "
+        f"GET mix, wrk with {p['connections']} connections, {p['rounds']} rounds × {p['duration']} s, "
+        "interleaved over every server and app. Then rightsgate again while "
+        f"{3 * p['slow_per_kind']} slow clients hang on (a third trickle a header line a second, a "
+        "third a body byte a second, a third connect and send nothing), for "
+        f"{2 * p['duration']} s. req/s over all runs, p99 the median of the runs.", "",
+        "| server | raw WSGI req/s | raw p99 | rightsgate req/s | rightsgate p99 | "
+        "with slow clients: req/s | p99 | max | errors (timeouts) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label, row in pe["summary"].items():
+        raw, app, slow = row.get("constant (bare WSGI)", {}), row.get("rightsgate", {}), row.get("slow clients", {})
+        lines.append(
+            f"| {label} | {raw.get('rps', 0):.0f} | {raw.get('p99_ms', 0):.1f} ms | {app.get('rps', 0):.0f} | "
+            f"{app.get('p99_ms', 0):.1f} ms | {slow.get('rps', 0):.0f} | {slow.get('p99_ms', 0):.1f} ms | "
+            f"{slow.get('max_ms', 0):.0f} ms | {slow.get('errors', 0)} ({slow.get('timeouts', 0)}) |")
+    lines += ["", f"Load average during this phase: {pe['loadavg'][0]} → {pe['loadavg'][1]}.", ""]
+    return lines
+
+
 def _load(r: dict[str, Any]) -> list[str]:
     ld = r["load"]
     cur = ld["current"]
@@ -385,7 +410,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines += ["## Targets", "", "| target | measured | baseline | status |", "|---|---|---|---|"]
     lines += [f"| {t} | {m} | {b} | {s} |" for t, m, b, s in targets(r)]
     lines.append("")
-    for name, section in (("inprocess", _inprocess), ("http", _http), ("load", _load), ("growth", _growth),
+    for name, section in (("inprocess", _inprocess), ("http", _http), ("peers", _peers), ("load", _load),
+                          ("growth", _growth),
                           ("memory", _memory)):
         if name in r:
             lines += section(r)
