@@ -166,6 +166,23 @@ def prepare_metrics_dir(env: dict[str, str] | os._Environ | None = None) -> Path
     return path
 
 
+def health_check(settings: ServerSettings, timeout: float = 3.0) -> int:
+    """0 if /healthz on the configured bind answers 200 (a wildcard bind is asked on loopback)."""
+    import http.client
+
+    wildcard = settings.host in ("0.0.0.0", "", "::")  # noqa: S104 (compared, not bound)
+    host = "127.0.0.1" if wildcard else settings.host
+    try:
+        conn = http.client.HTTPConnection(host, settings.port, timeout=timeout)
+        conn.request("GET", "/healthz")
+        status = conn.getresponse().status
+        conn.close()
+    except OSError as error:
+        print(f"rightsgate: health check failed: {error}", file=sys.stderr)
+        return 1
+    return 0 if status == 200 else 1
+
+
 # -- start-up -----------------------------------------------------------------------------
 
 
@@ -295,12 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="python -m api.server", description=main.__doc__)
     parser.add_argument("--app", default=None, help="serve this WSGI callable instead (benchmarks)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 0 if the server on RIGHTSGATE_BIND answers /healthz (HEALTHCHECK)")
     args = parser.parse_args(argv)
     try:
         settings = load_server_settings()
     except ServerConfigError as error:
         print(f"rightsgate: refusing to start: {error}", file=sys.stderr, flush=True)
         return 1
+    if args.check:
+        return health_check(settings)
     metrics_dir = prepare_metrics_dir()
     # Preload: wsgi exits 1 with the rule set's report when it is invalid.
     if args.app:
