@@ -109,7 +109,7 @@ _QUERY = re.compile(r"\?\S+")
 
 def redact(text: str) -> str:
     """`text` without quoted values, query strings, or anything date- or age-like."""
-    return _PERSONAL.sub("[redacted]", _QUERY.sub("?[redacted]", _QUOTED.sub("'[redacted]'", text)))
+    return _QUERY.sub("?[redacted]", _QUOTED.sub("'[redacted]'", _PERSONAL.sub("[redacted]", text)))
 
 
 class RedactRequestData(logging.Filter):
