@@ -262,10 +262,14 @@ def _peers(r: dict[str, Any]) -> list[str]:
     ]
     for label, row in pe["summary"].items():
         raw, app, slow = row.get("constant (bare WSGI)", {}), row.get("rightsgate", {}), row.get("slow clients", {})
+        if slow and not slow.get("rps"):
+            slow_cells = "**0: stalled** (no answer in the run) | - | - | -"
+        else:
+            slow_cells = (f"{slow.get('rps', 0):.0f} | {slow.get('p99_ms', 0):.1f} ms | {slow.get('max_ms', 0):.0f} ms"
+                          f" | {slow.get('errors', 0)} ({slow.get('timeouts', 0)})")
         lines.append(
             f"| {label} | {raw.get('rps', 0):.0f} | {raw.get('p99_ms', 0):.1f} ms | {app.get('rps', 0):.0f} | "
-            f"{app.get('p99_ms', 0):.1f} ms | {slow.get('rps', 0):.0f} | {slow.get('p99_ms', 0):.1f} ms | "
-            f"{slow.get('max_ms', 0):.0f} ms | {slow.get('errors', 0)} ({slow.get('timeouts', 0)}) |")
+            f"{app.get('p99_ms', 0):.1f} ms | {slow_cells} |")
     lines += ["", f"Load average during this phase: {pe['loadavg'][0]} → {pe['loadavg'][1]}.", ""]
     return lines
 
