@@ -289,7 +289,7 @@ def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str
                     deadline = time.monotonic() + ready_timeout
                     while not mark.exists() and new.is_alive() and time.monotonic() < deadline:
                         time.sleep(0.02)
-                    time.sleep(min(delay, 0.2))  # from ready to accepting
+                    time.sleep(delay)  # RIGHTSGATE_RESPAWN_INTERVAL: from ready to accepting
                 logger.info(f"Stopping old worker-{idx + 1}")
                 old.terminate()
                 old.join(self.workers_kill_timeout)

@@ -98,4 +98,4 @@ def test_gunicorn_refuses_to_start_on_invalid_rules(scratch_rules, tmp_path):
     text = server.stderr() + server.stdout()
     assert "rule set invalid" in text
     assert "policy.yaml:" in text
-    assert "Booting worker" not in text
+    assert "worker ready" not in text

@@ -71,6 +71,13 @@ def test_metrics_sum_every_worker_and_follow_reloads(scratch_rules, tmp_path):
         original = policy.read_text()
         policy.write_text(original.replace("minimum_signup_age: 13", "minimum_signup_age: 12"))
         server.await_workers(lambda a: a["ruleset"]["version"] != old_version, "load the edit")
+        # The master follows the files too (for the workers it forks on HUP): let it load
+        # the edit before breaking the files, or it keeps the start-up set.
+        deadline = time.monotonic() + 60
+        master_reloaded = f'"pid": {server.pid}, "message": "reloaded", "event": "reload"'
+        while master_reloaded not in server.stderr():
+            assert time.monotonic() < deadline, "the master did not load the edit"
+            time.sleep(0.1)
         policy.write_text(original.replace("minimum_signup_age: 13", "minimum_signup_agee: 13"))
         server.await_workers(lambda a: a["status"] == "degraded", "refuse the broken edit")
         new_version = next(iter(server.health_by_worker().values()))["ruleset"]["version"]

@@ -252,4 +252,4 @@ def test_answers_stay_consistent_while_rules_switch_under_load(tmp_path):
     assert all(g < MAX_RSS_GROWTH for g in growth.values()), growth
     log = server.stderr()
     assert "Traceback" not in log and "WORKER TIMEOUT" not in log and "reload_check_failed" not in log
-    assert log.count("Booting worker") == WORKERS
+    assert log.count('"message": "worker ready"') == WORKERS

@@ -245,7 +245,9 @@ def sensitive_requests(server: Server) -> int:
         f"Transfer-Encoding: chunked\r\n\r\n{BIRTHDATES[2]}\r\n{{}}\r\n0\r\n\r\n",
     ):
         answer = raw_exchange(server.port, raw.encode())
-        assert answer.startswith(b"HTTP/1.1 4"), answer[:200]
+        # gunicorn refused each (4xx); hyper accepts an unknown Expect value and a lower-case
+        # method word, so some are answered by the app. What matters here is the log.
+        assert answer.startswith((b"HTTP/1.1 2", b"HTTP/1.1 4")), answer[:200]
     return len(sent)
 
 
