@@ -252,6 +252,16 @@ def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str
                 logging.getLogger("rightsgate.server").exception("rules check in the master failed")
             if start_watching:
                 reloader.ensure_running()
+                # The master's loads are for workers it forks later; they must not take CPU
+                # from the workers serving now: lowest priority, for this one thread (Linux
+                # threads have their own nice value; forked workers keep the master's).
+                thread = getattr(reloader, "_thread", None)
+                native_id = getattr(thread, "native_id", None)
+                if native_id is not None and hasattr(os, "setpriority"):
+                    try:
+                        os.setpriority(os.PRIO_PROCESS, native_id, 19)
+                    except OSError:
+                        pass
 
     class RightsgateServer(Server):  # type: ignore[misc, valid-type]
         def _reload(self, spawn_target: Any, target_loader: Any) -> None:

@@ -1,4 +1,4 @@
-"""Real gunicorn (the repo's gunicorn.conf.py, 2 workers) over real HTTP on loopback."""
+"""The real server (api/server.py, what scripts/serve runs; 2 workers) over real HTTP on loopback."""
 
 from __future__ import annotations
 
