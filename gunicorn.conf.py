@@ -1,4 +1,12 @@
-"""gunicorn settings for rightsgate: `gunicorn --config gunicorn.conf.py`.
+"""The former gunicorn settings (gthread, 2 workers x 4 threads), kept as a baseline.
+
+rightsgate is served by granian through api/server.py (scripts/serve; why, with
+numbers: docs/deploy.md). This file is what bench/ measures as "today's config" and
+what `RIGHTSGATE_TEST_SERVER=gunicorn pytest ...` runs the server tests against, to
+show what issue 15's tests catch there. Not for production: eight slow clients hold
+every thread.
+
+`gunicorn --config gunicorn.conf.py`.
 
 RIGHTSGATE_BIND (default 127.0.0.1:8000) and RIGHTSGATE_WORKERS (default 2) are
 read here; the app reads its own RIGHTSGATE_* settings. The rule set is loaded once

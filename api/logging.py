@@ -2,8 +2,14 @@
 
 A request line holds method, path, status, duration_ms, the ruleset version, the
 normalised jurisdiction code and the served locale. It never holds the query
-string, the body, an age or a birthdate: the path comes from PATH_INFO and the other
-values are only those the views chose to record with `annotate`.
+string, the body, an age or a birthdate: `path` is the route template the request
+matched (or `unmatched`: PATH_INFO is decoded, so `/v1/decision%3Fbirthdate%3D...`
+arrives as a path holding the query), `method` a known HTTP method (or `OTHER`), and
+the other values are only those the views chose to record with `annotate`.
+
+Every other line (the server's own, reloads, errors, tracebacks) goes through
+`RedactPersonalData`, which blanks anything date-like or age-like and quoted request
+data; the JSON `ts` field is added after it and is the only date in a line.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from typing import Any
 from flask import request
 
 ENVIRON_KEY = "rightsgate.log"
-MAX_PATH = 200
 _HANDLER_MARK = "_rightsgate_json"
 # Attributes every LogRecord has; anything else was passed with `extra=`.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -64,7 +69,37 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
-# gunicorn's error log. gunicorn writes what it could not parse into it ("Invalid HTTP
+# Methods logged as sent; anything else is `OTHER` (the method word is client data).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
+UNMATCHED = "unmatched"
+_routes: frozenset[str] | None = None
+
+
+def known_routes() -> frozenset[str]:
+    """The paths the API serves (every route is a fixed path), from its OpenAPI document."""
+    global _routes
+    if _routes is None:
+        from .spec import spec_json
+
+        _routes = frozenset(json.loads(spec_json())["paths"]) | {"/openapi.json"}
+    return _routes
+
+
+def route_template(path: str) -> str:
+    """The route `path` matched, or UNMATCHED: never the client's own path."""
+    return path if path in known_routes() else UNMATCHED
+
+
+# Date-like and age-like text, in any line (after a personal datum was put into a path,
+# a header, a method word or an exception message by a client).
+_PERSONAL = re.compile(
+    r"\b\d{4}([-/.])\d{1,2}\1\d{1,2}\b"                                   # 1911-04-23, 1911/4/23
+    r"|\b(?:0?[1-9]|[12]\d|3[01])([-/.])(?:0?[1-9]|[12]\d|3[01])\2(?:\d{4}|\d{2})\b"  # 23.04.1911
+    r"|\b(?:1[89]|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\b"          # 19110423
+    r"|(?i:(?<![a-z])(?:birth\w*|dob))[\"'\]]*\s*[:=]?\s*[^\s,;&}]*"           # birthdate=...
+    r"|(?i:(?<![a-z])age)[\"'\]]*\s*[:=]?\s*[\"']?-?\d+"                       # age=13, "age": 13
+    r"|(?i:\b\d{1,3}\s*(?:years?|yrs?|y/?o|jahre|ans|años)\b)")                  # 13 years
+# gunicorn's error log (when gunicorn serves). gunicorn writes what it could not parse into it ("Invalid HTTP
 # request line: 'GET /v1/decision?birthdate=...'", header values, chunk bytes) and the
 # URI of a request that failed; all of that can hold an age or a birthdate.
 SERVER_ERROR_LOGGER = "gunicorn.error"
@@ -72,14 +107,38 @@ _QUOTED = re.compile(r"b?'[^']*'" + r'|b?"[^"]*"')
 _QUERY = re.compile(r"\?\S+")
 
 
+def redact(text: str) -> str:
+    """`text` without quoted values, query strings, or anything date- or age-like."""
+    return _QUERY.sub("?[redacted]", _QUOTED.sub("'[redacted]'", _PERSONAL.sub("[redacted]", text)))
+
+
 class RedactRequestData(logging.Filter):
-    """Blank request data out of the server's log lines: quoted values and query strings."""
+    """Blank request data out of the server's log lines: quoted values and query strings,
+    and anything date-like or age-like."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _QUERY.sub("?[redacted]", _QUOTED.sub("'[redacted]'", message))
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
+        return True
+
+
+class RedactPersonalData(logging.Filter):
+    """Blank anything date-like or age-like in a record: message, extras, exception text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _PERSONAL.sub("[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, _PERSONAL.sub("[redacted]", value))
+        if record.exc_info and record.exc_info[0] is not None:
+            text = "".join(traceback.format_exception(*record.exc_info))
+            record.exc_info, record.exc_text = None, None
+            record.__dict__["exception"] = _PERSONAL.sub("[redacted]", text)
         return True
 
 
@@ -91,10 +150,19 @@ def configure_logging(level: int = logging.INFO) -> None:
     if not any(getattr(h, _HANDLER_MARK, False) for h in logger.handlers):
         handler = StderrHandler()
         handler.setFormatter(JsonFormatter())
+        handler.addFilter(RedactPersonalData())
         setattr(handler, _HANDLER_MARK, True)
         logger.addHandler(handler)
     # Our lines are complete; a root handler (gunicorn's, say) would print them twice.
     logger.propagate = False
+    # Anything else that logs (Flask, werkzeug, libraries) gets the same format and
+    # redaction, unless the host process configured the root logger itself.
+    root = logging.getLogger()
+    if not root.handlers:
+        fallback = StderrHandler()
+        fallback.setFormatter(JsonFormatter())
+        fallback.addFilter(RedactPersonalData())
+        root.addHandler(fallback)
     server_log = logging.getLogger(SERVER_ERROR_LOGGER)
     if not any(isinstance(f, RedactRequestData) for f in server_log.filters):
         server_log.addFilter(RedactRequestData())
@@ -133,7 +201,9 @@ def _direct_handler() -> StderrHandler | None:
         return None
     handler = parent.handlers[0]
     if (type(handler) is not StderrHandler or not getattr(handler, _HANDLER_MARK, False)
-            or type(handler.formatter) is not JsonFormatter or handler.filters
+            or type(handler.formatter) is not JsonFormatter
+            # Our redaction filter may stay: a request line holds no client text to redact.
+            or any(type(f) is not RedactPersonalData for f in handler.filters)
             or handler.level > logging.INFO):
         return None
     return handler
@@ -166,8 +236,10 @@ class RequestLogMiddleware:
 
     def _log(self, environ: dict, status: int | None, duration_ms: float) -> None:
         fields = environ.get(ENVIRON_KEY, {})
-        method = environ.get("REQUEST_METHOD", "")[:16]
-        path = environ.get("PATH_INFO", "")[:MAX_PATH]
+        method = environ.get("REQUEST_METHOD", "")
+        if method not in KNOWN_METHODS:
+            method = "OTHER"
+        path = route_template(environ.get("PATH_INFO", ""))
         handler = _direct_handler()
         if handler is None:
             # makeRecord + handle is what `info` does, minus the search of the stack for

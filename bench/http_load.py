@@ -1,16 +1,18 @@
-"""HTTP: the shipped gunicorn configuration on loopback, loaded by wrk.
+"""HTTP: the shipped server (api/server.py: granian) on loopback, loaded by wrk.
 
-Three servers are started from the same `gunicorn.conf.py` (same workers, threads,
-worker class, preload, timeouts; bound to a free 127.0.0.1 port):
+The servers are started with the same settings (workers, threads, limits; bound to a
+free 127.0.0.1 port):
 
-- rightsgate: `wsgi:app`, the service as shipped (the rules watcher runs, every request
-  is logged as one JSON line to a file).
-- constant (Flask): `bench.constant_app:flask_app`, a Flask app answering every
-  decision request with the same constant bytes (a real decision body of median size
-  and the same headers). This is "the web framework it runs in"; the targets are
-  judged against it.
-- constant (bare WSGI): `bench.constant_app:wsgi_app`, the same bytes without Flask
-  (gunicorn alone), for reference.
+- rightsgate: `wsgi:app` as scripts/serve runs it (the rules watcher runs, every
+  request is logged as one JSON line to a file, metrics are counted).
+- constant (bare WSGI): `bench.constant_app:wsgi_app`, a raw WSGI callable answering
+  every decision request with the same constant bytes (a real decision body of median
+  size and the same headers), served as it is by the same server: **the baseline of
+  the targets** (throughput >= 0.9x, p99 <= 1.5x).
+- rightsgate, today's config: `wsgi:app` under the former gunicorn.conf.py (gthread,
+  2 workers x 4 threads): the target is >= 3x its throughput.
+- constant (Flask), constant (rightsgate stack): the same constant through bare Flask
+  and through rightsgate's own Flask app, for reference (what each layer costs).
 
 wrk (one thread, a fixed number of keep-alive connections, `--latency`) replays the
 request mix of bench/mix.py from a Lua script: GET with the query and headers, and
@@ -57,7 +59,7 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A gunicorn master started by us (we only ever signal this pid)."""
+    """A server's master process started by us (we only ever signal this pid)."""
 
     name: str
     app_uri: str
@@ -101,25 +103,40 @@ class Server:
                 self.proc.wait(timeout=10)
 
 
+def server_command(kind: str, app_uri: str, app_root: Path) -> list[str]:
+    """The command line of server `kind` serving `app_uri`.
+
+    granian: api/server.py as scripts/serve runs it (`--app` for anything but wsgi:app);
+    gunicorn: the former gunicorn.conf.py (gthread 2x4), "today's config";
+    gevent: the same gunicorn.conf.py with gevent workers (bench/peers.py).
+    A checkout without api/server.py (an older --compare-root) is served by gunicorn.
+    """
+    if kind == "granian" and (app_root / "api" / "server.py").exists():
+        return [sys.executable, "-m", "api.server", *([] if app_uri == "wsgi:app" else ["--app", app_uri])]
+    command = [sys.executable, "-m", "gunicorn", "--config", str(app_root / "gunicorn.conf.py")]
+    if kind == "gevent":
+        command += ["--worker-class", "gevent", "--worker-connections", "1000"]
+    return [*command, app_uri]
+
+
 def start_server(name: str, app_uri: str, work_dir: Path, *, app_root: Path = ROOT,
                  env: dict[str, str] | None = None, ready_path: str = "/healthz",
-                 timeout: float = 90) -> Server:
-    """Start gunicorn with `app_root`'s gunicorn.conf.py serving `app_uri`; wait until it answers."""
+                 timeout: float = 90, kind: str = "granian") -> Server:
+    """Start server `kind` (see server_command) serving `app_uri`; wait until it answers."""
     port = free_port()
-    log = work_dir / f"gunicorn-{name}.log"
+    log = work_dir / f"server-{name}.log"
     environment = {**os.environ, **(env or {})}
     environment["RIGHTSGATE_BIND"] = f"127.0.0.1:{port}"
     # app_root first (the code under test), then this checkout (for bench.constant_app).
     environment["PYTHONPATH"] = os.pathsep.join([str(app_root), str(ROOT)])
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(app_root / "gunicorn.conf.py"), app_uri],
-            cwd=app_root, env=environment, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(server_command(kind, app_uri, app_root),
+                                cwd=app_root, env=environment, stdout=out, stderr=subprocess.STDOUT)
     server = Server(name, app_uri, port, proc, log)
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"{name}: gunicorn exited with {proc.returncode}; see {log}")
+            raise RuntimeError(f"{name}: the server exited with {proc.returncode}; see {log}")
         try:
             status, _ = server.get(ready_path)
             if status == 200:
@@ -376,22 +393,24 @@ def load_generator() -> str:
 # -- the benchmark ------------------------------------------------------------------------
 
 
-# Many short runs rather than a few long ones: gunicorn's workers race to accept the
-# keep-alive connections, and one worker often gets most of them for a whole run (1/15
-# splits are common; each run's "balance" is recorded). Each run opens new connections,
-# so over many alternating runs every target gets the same luck.
+# Many short runs rather than a few long ones: the workers race to accept the keep-alive
+# connections, and one worker often gets most of them for a whole run (1/15 splits are
+# common; each run's "balance" is recorded). Each run opens new connections, so over
+# many alternating runs every target gets the same luck.
 PARAMS = {
     "smoke": {"duration": 1, "warmup": 0, "rounds": 1, "connections": 16},
-    "full": {"duration": 2, "warmup": 2, "rounds": 12, "connections": 16},
+    "full": {"duration": 2, "warmup": 2, "rounds": 10, "connections": 16},
 }
-TARGETS = (  # (name, app, short name for files)
-    ("constant (Flask)", "bench.constant_app:flask_app", "constant-flask"),
-    ("rightsgate", "wsgi:app", "rightsgate"),
-    ("constant (rightsgate stack)", "bench.constant_app:stack_app", "constant-stack"),
-    ("constant (bare WSGI)", "bench.constant_app:wsgi_app", "constant-wsgi"),
+BASELINE = "constant (bare WSGI)"
+TODAY = "rightsgate, today's config (gunicorn gthread 2x4)"
+TARGETS = (  # (name, app, short name for files, server kind)
+    (BASELINE, "bench.constant_app:wsgi_app", "constant-wsgi", "granian"),
+    ("rightsgate", "wsgi:app", "rightsgate", "granian"),
+    (TODAY, "wsgi:app", "rightsgate-today", "gunicorn"),
+    ("constant (Flask)", "bench.constant_app:flask_app", "constant-flask", "granian"),
+    ("constant (rightsgate stack)", "bench.constant_app:stack_app", "constant-stack", "granian"),
 )
-SMOKE_TARGETS = ("constant (Flask)", "rightsgate")
-BASELINE = "constant (Flask)"
+SMOKE_TARGETS = (BASELINE, "rightsgate", TODAY)
 COMPARE = "rightsgate, before (--compare-root)"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -439,9 +458,10 @@ def measured_run(server: Server, mix: Sequence[Request], method: str, work_dir: 
 def run(mix: Sequence[Request], work_dir: Path, *, smoke: bool, compare_root: Path | None = None) -> dict:
     """Start the servers, replay the mix alternately against each; return raw runs and ratios."""
     params = PARAMS["smoke" if smoke else "full"]
-    chosen = [(name, uri, slug, ROOT) for name, uri, slug in TARGETS if not smoke or name in SMOKE_TARGETS]
+    chosen = [(name, uri, slug, ROOT, kind) for name, uri, slug, kind in TARGETS
+              if not smoke or name in SMOKE_TARGETS]
     if compare_root is not None:
-        chosen.insert(2, (COMPARE, "wsgi:app", "rightsgate-before", compare_root))
+        chosen.insert(2, (COMPARE, "wsgi:app", "rightsgate-before", compare_root, "granian"))
     work_dir.mkdir(parents=True, exist_ok=True)
     servers: dict[str, Server] = {}
     runs: list[dict[str, Any]] = []
@@ -451,9 +471,9 @@ def run(mix: Sequence[Request], work_dir: Path, *, smoke: bool, compare_root: Pa
         body = typical_body(servers["rightsgate"], mix)
         body_file = work_dir / "constant-body.json"
         body_file.write_bytes(body)
-        for name, uri, slug, app_root in chosen:
+        for name, uri, slug, app_root, kind in chosen:
             if name not in servers:
-                servers[name] = start_server(slug, uri, work_dir, app_root=app_root,
+                servers[name] = start_server(slug, uri, work_dir, app_root=app_root, kind=kind,
                                              env={"BENCH_CONSTANT_BODY": str(body_file)})
         for server in servers.values():  # warm-up: fill caches, let the CPU settle
             typical_body(server, mix)
@@ -461,7 +481,7 @@ def run(mix: Sequence[Request], work_dir: Path, *, smoke: bool, compare_root: Pa
                 if params["warmup"]:
                     drive(server.port, mix, method, work_dir, duration=params["warmup"],
                           connections=params["connections"])
-        order = [name for name, _, _, _ in chosen]
+        order = [name for name, *_ in chosen]
         for round_index in range(params["rounds"]):
             for method in ("GET", "POST"):
                 for name in (order if round_index % 2 == 0 else order[::-1]):
@@ -474,7 +494,7 @@ def run(mix: Sequence[Request], work_dir: Path, *, smoke: bool, compare_root: Pa
         if server.proc.returncode in (0, -signal.SIGTERM):
             server.log.unlink(missing_ok=True)
     return {"params": params, "body_bytes": len(body), "runs": runs, "generator": load_generator(),
-            "summary": summarise(runs, [name for name, _, _, _ in chosen]),
+            "summary": summarise(runs, [name for name, *_ in chosen]),
             "command": runs[0]["command"] if runs else None}
 
 
@@ -500,8 +520,8 @@ def summarise(runs: list[dict[str, Any]], names: Sequence[str]) -> dict[str, Any
             }
         ratios: dict[str, float] = {}
         rg = per.get("rightsgate")
-        for name, short in ((BASELINE, "flask"), ("constant (rightsgate stack)", "stack"),
-                            ("constant (bare WSGI)", "bare"), (COMPARE, "before")):
+        for name, short in ((BASELINE, "bare"), (TODAY, "today"), ("constant (Flask)", "flask"),
+                            ("constant (rightsgate stack)", "stack"), (COMPARE, "before")):
             base = per.get(name)
             if rg and base:
                 ratios[f"throughput_x_{short}"] = rg["rps"] / base["rps"]

@@ -67,19 +67,21 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if hp:
         for method in ("GET", "POST"):
             ratios = hp["summary"][method]["ratios"]
-            if "throughput_x_flask" in ratios:
-                out.append((f"2. HTTP throughput ≥ 0.9× the constant endpoint ({method})",
-                            x(ratios["throughput_x_flask"]) + f"; server CPU per request {x(ratios['cpu_x_flask'])}" + (
-                                f" (vs rightsgate's own stack answering a constant: throughput "
-                                f"{x(ratios['throughput_x_stack'])}, CPU {x(ratios['cpu_x_stack'])})"
-                                if "throughput_x_stack" in ratios else ""),
-                            "constant JSON, bare Flask, same gunicorn config",
-                            _status(ratios["throughput_x_flask"] >= 0.9)))
-                out.append((f"2. HTTP p99 ≤ 1.5× the constant endpoint ({method})",
-                            x(ratios["p99_x_flask"]) + (
-                                f" (vs own stack: {x(ratios['p99_x_stack'])})" if "p99_x_stack" in ratios else ""),
-                            "constant JSON, bare Flask, same gunicorn config",
-                            _status(ratios["p99_x_flask"] <= 1.5)))
+            if "throughput_x_bare" in ratios:
+                out.append((f"2. HTTP throughput ≥ 0.9× a raw WSGI constant, same server ({method})",
+                            x(ratios["throughput_x_bare"]) + f"; server CPU per request {x(ratios['cpu_x_bare'])}"
+                            + (f" (vs bare Flask answering the constant: {x(ratios['throughput_x_flask'])})"
+                               if "throughput_x_flask" in ratios else ""),
+                            "constant JSON from a raw WSGI callable, api/server.py (granian), same workers",
+                            _status(ratios["throughput_x_bare"] >= 0.9)))
+                out.append((f"2. HTTP p99 ≤ 1.5× the raw WSGI constant ({method})", x(ratios["p99_x_bare"]),
+                            "constant JSON from a raw WSGI callable, api/server.py (granian), same workers",
+                            _status(ratios["p99_x_bare"] <= 1.5)))
+            if "throughput_x_today" in ratios:
+                out.append((f"2. HTTP throughput ≥ 3× today's rightsgate ({method})",
+                            x(ratios["throughput_x_today"]) + f" (p99 {x(ratios['p99_x_today'])})",
+                            "rightsgate under the former gunicorn.conf.py (gthread 2×4)",
+                            _status(ratios["throughput_x_today"] >= 3)))
     ld = r.get("load")
     if ld:
         total = ld["current"]["total_s"]
@@ -221,21 +223,23 @@ def _http(r: dict[str, Any]) -> list[str]:
     hp = r["http"]
     p = hp["params"]
     lines = [
-        "## 2. HTTP (gunicorn on loopback)", "",
-        "Servers: the shipped `gunicorn.conf.py` (2 workers × 4 threads, gthread, preload; "
-        "the rules watcher on, every 2 s, as shipped; the request log to a file), each bound to a free "
-        "127.0.0.1 port. Targets: `rightsgate` (`wsgi:app`); `constant (Flask)`, a bare Flask app "
-        "answering every decision request with a real decision body of median size "
-        f"({hp['body_bytes']} bytes) and the same headers: the web framework alone, **the baseline of "
-        "the targets**; `constant (rightsgate stack)`, rightsgate's own app (request log, security "
-        "headers, negotiation, hooks, `send_cached`) with the decision replaced by the same constant: "
-        "the difference to rightsgate is the decision path alone; `constant (bare WSGI)`: gunicorn "
-        "alone." + (" `rightsgate, before`: the code of `--compare-root`." if "before" in str(hp["summary"]) else ""),
+        "## 2. HTTP (api/server.py: granian, on loopback)", "",
+        "Servers: `python -m api.server` as scripts/serve runs it (granian, 2 workers × 64 threads, "
+        "rules validated before the workers fork; the rules watcher on, every 2 s, as shipped; the "
+        "request log to a file; metrics counted), each bound to a free 127.0.0.1 port. Targets: "
+        "`rightsgate` (`wsgi:app`); `constant (bare WSGI)`, a raw WSGI callable (no Flask) answering "
+        "every decision request with a real decision body of median size "
+        f"({hp['body_bytes']} bytes) and the same headers, served as it is by the same server: "
+        "**the baseline of the targets**; `rightsgate, today's config`: the same app under the former "
+        "gunicorn.conf.py (gthread, 2 workers × 4 threads); `constant (Flask)`: bare Flask answering "
+        "the constant; `constant (rightsgate stack)`: rightsgate's own app (request log, security "
+        "headers, negotiation, hooks, `send_cached`) with the decision replaced by the constant."
+        + (" `rightsgate, before`: the code of `--compare-root`." if "before" in str(hp["summary"]) else ""),
         "",
         f"Load: {hp['generator']}; `{hp['command']}`, replaying the mix (with wrk: from a Lua script; "
         f"GET: query + headers; POST: JSON body, the signup flow). {p['rounds']} rounds × "
         f"{p['duration']} s per target and method, targets alternating (A/B/C…, then …C/B/A), after "
-        f"{p['warmup']} s of warm-up each. Short runs on purpose: gunicorn's workers race to accept the "
+        f"{p['warmup']} s of warm-up each. Short runs on purpose: the workers race to accept the "
         "keep-alive connections and one worker often gets nearly all of them for a whole run "
         "(\"balance\" = the less busy worker's share of the CPU, 0.5 is even); every run reconnects, so "
         "over many runs each target gets the same luck. req/s is over all runs; p50, p99 and server CPU "
@@ -252,8 +256,9 @@ def _http(r: dict[str, Any]) -> list[str]:
                          f"{', '.join(map(str, t['rps_runs']))} |")
         ratio = s["ratios"]
         parts = []
-        for short, label in (("flask", "constant (Flask)"), ("stack", "constant (rightsgate stack)"),
-                             ("bare", "constant (bare WSGI)"), ("before", "rightsgate before")):
+        for short, label in (("bare", "constant (bare WSGI)"), ("today", "rightsgate, today's config"),
+                             ("flask", "constant (Flask)"), ("stack", "constant (rightsgate stack)"),
+                             ("before", "rightsgate before")):
             if f"throughput_x_{short}" in ratio:
                 parts.append(f"| {label} | {x(ratio[f'throughput_x_{short}'])} | {x(ratio[f'p50_x_{short}'])} | "
                              f"{x(ratio[f'p99_x_{short}'])} | {x(ratio[f'cpu_x_{short}'])} |")
@@ -275,6 +280,35 @@ def _http(r: dict[str, Any]) -> list[str]:
                   f"{x(wsgi['POST']['rightsgate_x_flask'])}; rightsgate / its own stack with a constant: GET "
                   f"{x(wsgi['GET']['rightsgate_x_stack'])}, POST {x(wsgi['POST']['rightsgate_x_stack'])}.", ""]
     lines += [f"Load average during this phase: {hp['loadavg'][0]} → {hp['loadavg'][1]}.", ""]
+    return lines
+
+
+def _peers(r: dict[str, Any]) -> list[str]:
+    pe = r["peers"]
+    p = pe["params"]
+    lines = [
+        "## 2b. Servers compared (bench/peers.py)", "",
+        "Each candidate serves the raw WSGI constant and rightsgate with 2 workers, on loopback; "
+        f"GET mix, wrk with {p['connections']} connections, {p['rounds']} rounds × {p['duration']} s, "
+        "interleaved over every server and app. Then rightsgate again while "
+        f"{3 * p['slow_per_kind']} slow clients hang on (a third trickle a header line a second, a "
+        "third a body byte a second, a third connect and send nothing), for "
+        f"{2 * p['duration']} s. req/s over all runs, p99 the median of the runs.", "",
+        "| server | raw WSGI req/s | raw p99 | rightsgate req/s | rightsgate p99 | "
+        "with slow clients: req/s | p99 | max | errors (timeouts) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label, row in pe["summary"].items():
+        raw, app, slow = row.get("constant (bare WSGI)", {}), row.get("rightsgate", {}), row.get("slow clients", {})
+        if slow and not slow.get("rps"):
+            slow_cells = "**0: stalled** (no answer in the run) | - | - | -"
+        else:
+            slow_cells = (f"{slow.get('rps', 0):.0f} | {slow.get('p99_ms', 0):.1f} ms | {slow.get('max_ms', 0):.0f} ms"
+                          f" | {slow.get('errors', 0)} ({slow.get('timeouts', 0)})")
+        lines.append(
+            f"| {label} | {raw.get('rps', 0):.0f} | {raw.get('p99_ms', 0):.1f} ms | {app.get('rps', 0):.0f} | "
+            f"{app.get('p99_ms', 0):.1f} ms | {slow_cells} |")
+    lines += ["", f"Load average during this phase: {pe['loadavg'][0]} → {pe['loadavg'][1]}.", ""]
     return lines
 
 
@@ -418,7 +452,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines += ["## Targets", "", "| target | measured | baseline | status |", "|---|---|---|---|"]
     lines += [f"| {t} | {m} | {b} | {s} |" for t, m, b, s in targets(r)]
     lines.append("")
-    for name, section in (("inprocess", _inprocess), ("http", _http), ("load", _load), ("growth", _growth),
+    for name, section in (("inprocess", _inprocess), ("http", _http), ("peers", _peers), ("load", _load),
+                          ("growth", _growth),
                           ("memory", _memory)):
         if name in r:
             lines += section(r)

@@ -5,8 +5,9 @@
     python bench/run.py --compare-root DIR   # also serve and load the code in DIR (before/after)
     python bench/run.py --only inprocess,load  # some phases; report goes to bench/.work/
 
-Phases: inprocess (decision cost without the web framework), http (gunicorn + wrk
-against constant-JSON baselines), load (load/validate/compile/precompute), memory
+Phases: inprocess (decision cost without the web framework), http (api/server.py + wrk
+against constant-JSON baselines and today's gunicorn), peers (candidate servers compared,
+slow clients included), load (load/validate/compile/precompute), memory
 (worker RSS over 100k requests), growth (10x and 100x rule sets). Costs are ratios
 against baselines measured in the same run, interleaved with the subject. Nothing
 here asserts a time: the smoke run exists so the benchmarks never rot (.ci/run).
@@ -34,11 +35,11 @@ if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import growth, http_load, inprocess, load, memory, report  # noqa: E402
+from bench import growth, http_load, inprocess, load, memory, peers, report  # noqa: E402
 from bench.mix import build_mix, describe  # noqa: E402
 from engine import load_snapshot  # noqa: E402
 
-PHASES = ("inprocess", "http", "load", "memory", "growth")
+PHASES = ("inprocess", "http", "peers", "load", "memory", "growth")
 WORK = ROOT / "bench" / ".work"
 
 
@@ -57,12 +58,13 @@ def machine() -> dict[str, Any]:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True).stdout.strip() or "unknown"
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "api", "engine", "bench", "rules",
-                                "gunicorn.conf.py", "wsgi.py"],
+                                "gunicorn.conf.py", "wsgi.py", "api/server.py"],
                                cwd=ROOT, capture_output=True, text=True).stdout
     except OSError:  # no git on this machine
         commit, dirty = "unknown", ""
     versions = {}
-    for package in ("Flask", "Werkzeug", "gunicorn", "marshmallow", "durable_rules", "Babel", "PyYAML"):
+    for package in ("Flask", "Werkzeug", "granian", "gunicorn", "gevent", "prometheus_client", "marshmallow",
+                    "durable_rules", "Babel", "PyYAML"):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
@@ -121,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     phase("http", lambda: {**http_load.run(mix, WORK / "http", smoke=args.smoke,
                                            compare_root=args.compare_root),
                            "wsgi": http_load.wsgi_cost(mix, smoke=args.smoke)})
+    phase("peers", lambda: peers.run(mix, WORK / "peers", smoke=args.smoke))
     phase("load", lambda: load.run(smoke=args.smoke, compare_root=args.compare_root))
     phase("memory", lambda: memory.run(mix, snapshot, WORK / "memory", smoke=args.smoke))
     phase("growth", lambda: growth.run(WORK / "growth", smoke=args.smoke))

@@ -27,6 +27,11 @@ import requests
 from .conftest import REPO_ROOT
 
 START_TIMEOUT = 45.0
+# What scripts/serve runs. RIGHTSGATE_TEST_SERVER=gunicorn runs the former gunicorn
+# configuration instead, to show what a test catches there (issue 15: "fails before").
+SERVER_COMMAND = ([sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "gunicorn.conf.py")]
+                  if os.environ.get("RIGHTSGATE_TEST_SERVER") == "gunicorn"
+                  else [sys.executable, "-m", "api.server"])
 
 
 def free_port() -> int:
@@ -117,7 +122,7 @@ class Server:
     def start(self) -> Server:
         with self.out_path.open("ab") as out, self.err_path.open("ab") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "gunicorn.conf.py")],
+                SERVER_COMMAND,
                 cwd=REPO_ROOT, env=self.env, stdout=out, stderr=err)
         return self
 

@@ -64,3 +64,39 @@ def test_log_lines_are_json_on_stderr_not_stdout(client, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert request_lines(captured.err)[0]["path"] == "/healthz"
+
+
+def test_only_route_templates_and_known_methods_are_logged(client, capsys):
+    """Issue 15: PATH_INFO is decoded, so an encoded query arrives as a path; a method word
+    is whatever the client sent. Neither is logged as sent."""
+    capsys.readouterr()
+    client.get(f"/v1/decision%3Fbirthdate%3D{BIRTHDATES[0]}")
+    client.get(f"/v1/decision/{BIRTHDATES[1]}")
+    client.open("/v1/decision", method=f"AGE{AGE}")
+    text = capsys.readouterr().err
+    lines = request_lines(text)
+    assert [line["path"] for line in lines] == ["unmatched", "unmatched", "/v1/decision"]
+    assert lines[2]["method"] == "OTHER"
+    for birthdate in BIRTHDATES:
+        assert birthdate not in text
+    assert f"AGE{AGE}" not in text
+
+
+def test_redaction_blanks_dates_and_ages_and_keeps_the_rest():
+    import logging
+
+    from api.logging import RedactPersonalData, redact
+
+    for text in (f"GET /v1/decision?birthdate={BIRTHDATES[0]}", "born 19.07.1931", "19310719",
+                 "1931/7/19", f'{{"age": {AGE}}}', f"age={AGE}", f"{AGE} years", "birthdate: soon",
+                 f"Invalid request line: 'GET /x?age={AGE}&b=\"\\'' HTTP/1.1'"):
+        out = redact(text)
+        assert "1931" not in out and str(AGE) not in out and "soon" not in out, (text, out)
+    # What operators need stays readable: versions, pids, message words, rule ids.
+    for text in ("granian 2.8.7 on Python 3.11.7", "worker 12345 ready", "message usage page",
+                 "ruleset 264069904ab38589", "rule gdpr.art8.at"):
+        assert redact(text) == text
+    record = logging.LogRecord("x", logging.ERROR, "", 0, "bad %s", (BIRTHDATES[0],), None)
+    record.summary = f"age {AGE}"
+    RedactPersonalData().filter(record)
+    assert BIRTHDATES[0] not in record.getMessage() and str(AGE) not in record.summary

@@ -1,4 +1,4 @@
-"""Real gunicorn (the repo's gunicorn.conf.py, 2 workers) over real HTTP on loopback."""
+"""The real server (api/server.py, what scripts/serve runs; 2 workers) over real HTTP on loopback."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_gunicorn_refuses_to_start_on_invalid_rules(scratch_rules, tmp_path):
     text = server.stderr() + server.stdout()
     assert "rule set invalid" in text
     assert "policy.yaml:" in text
-    assert "Booting worker" not in text
+    assert "worker ready" not in text
 
 
 def test_hup_never_goes_back_to_an_older_rule_set(scratch_rules, tmp_path):

@@ -1,6 +1,6 @@
-"""Item 3: concurrency under reload, on real gunicorn over loopback.
+"""Item 3: concurrency under reload, on the real server (api/server.py) over loopback.
 
-Three workers (four threads each, from gunicorn.conf.py) serve a rules directory that
+Three workers (api/server.py, as scripts/serve runs it) serve a rules directory that
 is a symlink; a switcher swaps it atomically between two valid rule sets A and B and
 an invalid one C, in the order B, C, A, B, C, A, ..., and waits after each swap until
 every worker has logged that it took the change (A, B) or refused it (C). Meanwhile
@@ -238,7 +238,7 @@ def test_answers_stay_consistent_while_rules_switch_under_load(tmp_path):
     for t in tallies:
         served.update(t.by_version)
     growth = {pid: rss_after[pid] - rss_before[pid] for pid in rss_after}
-    summary = (f"reload concurrency: {total} requests from {CLIENTS} clients to {WORKERS} gunicorn workers, "
+    summary = (f"reload concurrency: {total} requests from {CLIENTS} clients to {WORKERS} workers, "
                f"{SWITCHES} switches ({reloads} reloads, {refusals} refused), {len(failures)} failures, "
                f"{duration:.1f} s (switching {switched_in:.1f} s, slowest switch {max(waits):.2f} s, "
                f"median {statistics.median(waits):.2f} s), "
@@ -254,4 +254,4 @@ def test_answers_stay_consistent_while_rules_switch_under_load(tmp_path):
     assert all(g < MAX_RSS_GROWTH for g in growth.values()), growth
     log = server.stderr()
     assert "Traceback" not in log and "WORKER TIMEOUT" not in log and "reload_check_failed" not in log
-    assert log.count("Booting worker") == WORKERS
+    assert log.count('"message": "worker ready"') == WORKERS

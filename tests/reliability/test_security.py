@@ -158,16 +158,24 @@ def test_the_body_limit_is_enforced_before_the_body_is_read(server):
     b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n", b"2;a=\x01\r\n{}\r\n0\r\n\r\n",
 ], ids=["chunk-size", "chunk-terminator", "chunk-extension"])
 def test_a_broken_chunked_body_is_a_400_problem_not_a_500(server, body):
-    """gunicorn raises its own exceptions from wsgi.input for a broken chunked body; the app
-    answers them as the client's error (they were 500s), without logging the bytes."""
+    """A broken chunked body is the client's error (under gunicorn, whose wsgi.input
+    raised its own exceptions, they were 500s), answered without logging the bytes.
+
+    hyper (granian) checks chunk sizes but ends the body at a bad chunk terminator or
+    extension instead of failing the read: the app then answers the well-formed part
+    (`{}`), as the 200 it is; never a 500 (docs/deploy.md)."""
     answer = raw_exchange(server.port, b"POST /v1/decision HTTP/1.1\r\nHost: x\r\n"
                                        b"Content-Type: application/json\r\n"
                                        b"Transfer-Encoding: chunked\r\n\r\n" + body)
     head, _, payload = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 400"), answer[:300]
-    assert b"Content-Type: application/problem+json" in head
+    head = head.lower()  # header names are case-insensitive (the server sends them lower case)
     for name, value in SECURITY_HEADERS.items():
-        assert f"{name}: {value}".encode() in head
+        assert f"{name}: {value}".lower().encode() in head
+    if not body.startswith(b"zz") and head.startswith(b"http/1.1 200"):
+        assert json.loads(payload)["age_gate"]["status"] == "age_required"  # the `{}` prefix
+        return
+    assert head.startswith(b"http/1.1 400"), answer[:300]
+    assert b"content-type: application/problem+json" in head
     assert json.loads(payload)["type"].endswith("/malformed-body")
 
 
@@ -226,7 +234,7 @@ def sensitive_requests(server: Server) -> int:
     statuses = {r.status_code for r in sent}
     assert statuses >= {200, 400, 413, 415, 422}, statuses
     assert all(r.status_code < 500 for r in sent)
-    # What gunicorn itself cannot parse (it logs a warning about each).
+    # What the server itself cannot parse (gunicorn logged a warning quoting each).
     for raw in (
         f"GET /v1/decision?age={AGES[0]}&birthdate={BIRTHDATES[0]}\r\nHost: x\r\n\r\n",
         f"GET /v1/decision?birthdate={BIRTHDATES[1]}&age={AGES[1]} HTTP/1.1 x\r\nHost: x\r\n\r\n",
@@ -237,7 +245,9 @@ def sensitive_requests(server: Server) -> int:
         f"Transfer-Encoding: chunked\r\n\r\n{BIRTHDATES[2]}\r\n{{}}\r\n0\r\n\r\n",
     ):
         answer = raw_exchange(server.port, raw.encode())
-        assert answer.startswith(b"HTTP/1.1 4"), answer[:200]
+        # gunicorn refused each (4xx); hyper accepts an unknown Expect value and a lower-case
+        # method word, so some are answered by the app. What matters here is the log.
+        assert answer.startswith((b"HTTP/1.1 2", b"HTTP/1.1 4")), answer[:200]
     return len(sent)
 
 
@@ -250,7 +260,6 @@ def test_no_age_or_birthdate_reaches_the_logs_of_a_real_server(server):
     lines = tail.lines()
     text = "\n".join(lines) + server.stdout()
     assert len([line for line in lines if '"event": "request"' in line]) >= count
-    assert any("Invalid request from ip=" in line for line in lines), "gunicorn's warnings were not captured"
     for value in (*BIRTHDATES, *INVALID):
         assert value not in text, f"{value} is in the server log"
     for age in AGES:
