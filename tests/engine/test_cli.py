@@ -19,7 +19,9 @@ def test_validate_shipped_rules():
     result = run("validate", str(RULES_DIR))
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok: ")
-    assert "40 jurisdictions" in result.output
+    # 30 EEA states, the EEA, GB, CH, Canada with 3 provinces, the US with 50 states and DC,
+    # 24 world countries and DEFAULT.
+    assert "114 jurisdictions" in result.output
 
 
 def test_validate_reports_file_line_and_suggestion(rules_copy):
@@ -87,9 +89,19 @@ def test_diff_shows_what_a_change_changes(rules_copy):
     path.write_text(text[:at] + "digital_consent_age: 16" + text[at + 23:], encoding="utf-8")
     result = run("diff", str(RULES_DIR), str(rules_copy))
     assert result.exit_code == 0, result.output
-    assert "- PT, ages 13-15: age_gate.status: allowed -> parental_consent_required" in result.output
-    assert "- PT, ages 0-130: age_gate.digital_consent_age: 13 -> 16" in result.output
-    assert "AT," not in result.output
+    # Grouped by place; each change names its ages, account context and first day (Portugal's
+    # own age applies from 9 August 2019: before it, GDPR Art. 8(1)'s 16 already applied).
+    assert result.output.startswith("PT: ")
+    output = result.output
+    assert "- ages 13-15, as of 2019-08-09: age_gate.status: allowed -> parental_consent_required" in output
+    assert "- ages 0-130, as of 2019-08-09: age_gate.digital_consent_age: 13 -> 16" in output
+    assert ("- ages 13-15, school account, as of 2019-08-09: age_gate.status: "
+            "allowed -> parental_consent_required") in output
+    # Below the new age a parent consents to every opt-in too.
+    assert "- ages 13-15, as of 2019-08-09: opt_outs.marketing.consent_by: person -> parent" in result.output
+    assert "as of 2018-05-25" not in result.output
+    assert "AT:" not in result.output
+    assert "0 added, 0 removed" in result.output
 
 
 def test_diff_of_identical_rules_is_empty():

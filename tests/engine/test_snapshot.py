@@ -19,10 +19,13 @@ DAY = date(2026, 11, 22)
 
 def _reference() -> dict:
     path = Path(__file__).with_name("reference_table.yaml")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["reference"]
+    reference = yaml.safe_load(path.read_text(encoding="utf-8"))["reference"]
+    # YAML 1.1 reads a bare NO (Norway) as false: take the key back as the code it is.
+    return {("NO" if code is False else code): entry for code, entry in reference.items()}
 
 
 def test_all_38_reference_jurisdictions_resolve_with_their_own_age_and_authority(snapshot):
+    """The 38 places of the first brief: their own code, age and authority on DAY."""
     reference = _reference()
     assert len(reference) == 38
     for code, entry in reference.items():
@@ -47,7 +50,8 @@ def test_lookup_never_touches_durable_rules(snapshot, monkeypatch):
     monkeypatch.setattr(durable.engine.Host, "assert_fact", boom)
     for code in snapshot.tables:
         for age in (None, 0, 13, 15, 16, 17, 18, 130):
-            snapshot.decide(code, age, True, DAY)
+            for context in ("consumer", "school"):
+                snapshot.decide(code, age, True, DAY, context)
 
 
 def test_decisions_are_immutable(snapshot):
@@ -125,8 +129,16 @@ def test_rulesets_are_freed_after_compiling(rules_copy):
     ("AT", "AT", "country"), ("at", "AT", "country"), ("UK", "GB", "alias"), ("gb", "GB", "country"),
     ("EL", "GR", "alias"), ("EEA", "EEA", "region"), ("eu", "EEA", "region"),
     ("California", "US-CA", "alias"), ("us_ca", "US-CA", "subdivision"), ("CA", "CA", "country"),
-    ("CA-ON", "CA", "country"), ("ca_qc", "CA-QC", "subdivision"), ("US", "US", "default"),
-    ("US-TX", "US", "default"), ("BR", "DEFAULT", "default"), ("ZZ", "DEFAULT", "default"),
+    ("CA-ON", "CA", "country"), ("ca_qc", "CA-QC", "subdivision"),
+    # Round 2: the United States is modelled (the federal baseline), each state by its code.
+    ("US", "US", "country"), ("US-TX", "US-TX", "subdivision"), ("us_wy", "US-WY", "subdivision"),
+    ("US-ZZ", "US", "country"),
+    # The 24 world countries are modelled; other countries still get the DEFAULT regime.
+    ("BR", "BR", "country"), ("th", "TH", "country"), ("ZZ", "DEFAULT", "default"),
+    ("KP", "DEFAULT", "default"),
+    # Territories legally part of a modelled place answer as that place.
+    ("RE", "FR", "territory"), ("fr_974", "FR", "territory"), ("AX", "FI", "territory"),
+    ("PR", "US", "territory"), ("us-gu", "US", "territory"), ("PR-SJ", "US", "territory"),
     ("DE-BY", "DE", "country"), (None, "DEFAULT", "default"), ("", "DEFAULT", "default"),
     (" de ", "DE", "country"),
 ])
@@ -150,3 +162,16 @@ def test_school_classes_reused_from_consumer_twins_equal_a_full_evaluation(snaps
     full = load_snapshot(RULES_DIR)
     assert full.version == snapshot.version
     assert any("school" in table.contexts for table in full.tables.values())
+
+
+@pytest.mark.parametrize(("code", "day", "earliest"), [
+    ("DE", date(2017, 1, 1), date(2018, 5, 25)), ("EEA", date(2018, 5, 24), date(2018, 5, 25)),
+    ("GB", date(2018, 5, 24), date(2018, 5, 25)), ("CA-QC", date(1993, 12, 31), date(1994, 1, 1)),
+])
+def test_a_day_before_the_place_is_modelled_raises(snapshot, code, day, earliest):
+    from engine import DateNotModelled
+
+    with pytest.raises(DateNotModelled) as info:
+        snapshot.decide(code, 30, False, day)
+    assert (info.value.code, info.value.earliest) == (code, earliest)
+    assert snapshot.decide(code, 30, False, earliest).jurisdiction == code
