@@ -40,11 +40,14 @@ def test_signup_age_gate_for_austria_at_13(client):
 
 def test_every_contract_field_is_present(client):
     body = get(client, jurisdiction="DE", age=15, as_of=DAY).get_json()
-    assert set(body) >= {"jurisdiction", "locale", "ruleset", "age_gate", "rights", "opt_outs", "notices"}
+    assert set(body) >= {"jurisdiction", "locale", "ruleset", "context", "age_gate", "rights", "opt_outs",
+                         "notices"}
+    # The DSA is EU law beside the GDPR (Germany is an EU state, so both frameworks apply).
     assert body["jurisdiction"] == {
-        "code": "DE", "requested": "DE", "name": "Germany", "frameworks": ["gdpr"],
+        "code": "DE", "requested": "DE", "name": "Germany", "frameworks": ["gdpr", "dsa"],
         "frameworks_text": body["jurisdiction"]["frameworks_text"], "path": ["EEA", "DE"],
         "matched": "country"}
+    assert body["context"] == "consumer"
     assert body["ruleset"]["as_of"] == DAY
     assert len(body["ruleset"]["version"]) >= 8
     assert body["locale"] == "en"
@@ -59,8 +62,15 @@ def test_every_contract_field_is_present(client):
         assert {"id", "title", "description", "citation", "rule"} <= set(right)
     for opt_out in body["opt_outs"]:
         assert {"id", "mechanism", "default", "gpc_applied", "title", "text"} <= set(opt_out)
-        assert opt_out["mechanism"] in ("opt_in", "opt_out")
+        assert opt_out["mechanism"] in ("opt_in", "opt_out", "prohibited")
         assert opt_out["default"] in ("on", "off")
+        if opt_out["mechanism"] == "opt_in":
+            # 15 is below Germany's age of 16: a parent consents to every opt-in (GDPR Art. 8).
+            assert opt_out["consent_by"] == "parent"
+            assert opt_out["consent_rule"] == "gdpr.art8.de"
+            assert "consent_basis" not in opt_out  # the law decided, not the policy
+        if opt_out["mechanism"] == "prohibited":
+            assert opt_out["default"] == "off" and opt_out["gpc_applied"] is False
     for notice in body["notices"]:
         assert {"id", "title", "text", "citation", "rule"} <= set(notice)
 
@@ -126,8 +136,19 @@ def test_empty_query_values_mean_not_given(client):
     ("EL", "GR", "alias"),
     ("EU", "EEA", "region"),
     ("EEA", "EEA", "region"),
-    ("BR", "DEFAULT", "default"),
+    ("BR", "BR", "country"),
+    ("jp", "JP", "country"),
+    ("US", "US", "country"),
+    ("US-TX", "US-TX", "subdivision"),
+    ("us_ak", "US-AK", "subdivision"),
+    ("US-ZZ", "US", "country"),
+    ("RE", "FR", "territory"),
+    ("fr-974", "FR", "territory"),
+    ("AX", "FI", "territory"),
+    ("PR", "US", "territory"),
+    ("us-pr", "US", "territory"),
     ("ZZ", "DEFAULT", "default"),
+    ("KP", "DEFAULT", "default"),
     (None, "DEFAULT", "default"),
 ])
 def test_jurisdiction_normalisation(client, requested, code, matched):
@@ -145,12 +166,109 @@ def test_canada_is_never_california(client):
     assert "ccpa" in california["frameworks"]
 
 
-@pytest.mark.parametrize("requested", ["US-TX", "US", "BR", "ZZ"])
+@pytest.mark.parametrize("requested", ["ZZ", "KP", "BQ", "XK"])
 def test_unmodelled_places_get_the_default_regime(client, requested):
     jur = get(client, jurisdiction=requested, as_of=DAY).get_json()["jurisdiction"]
-    assert jur["matched"] == "default"
-    assert "default" in jur["frameworks"]
-    assert "ccpa" not in jur["frameworks"]
+    assert (jur["code"], jur["matched"]) == ("DEFAULT", "default")
+    assert jur["frameworks"] == ["default"]
+
+
+def _gate(client, **params):
+    response = get(client, as_of=DAY, **params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["age_gate"]
+
+
+def test_the_united_states_is_the_federal_baseline(client):
+    """COPPA under 13 (the minimum signup age blocks first), the policy age above it."""
+    jur = get(client, jurisdiction="US", as_of=DAY).get_json()["jurisdiction"]
+    assert jur["frameworks"] == ["default", "coppa", "ferpa"]
+    assert _gate(client, jurisdiction="US", age=12)["status"] == "blocked"
+    teen = _gate(client, jurisdiction="US", age=13)
+    assert (teen["status"], teen["digital_consent_age"], teen["basis"]) == (
+        "parental_consent_required", None, "policy")
+    assert teen["consent_by"] == "parent"
+    assert _gate(client, jurisdiction="US", age=16)["status"] == "allowed"
+
+
+def test_a_school_consents_for_a_us_child_under_13(client):
+    gate = _gate(client, jurisdiction="US", age=10, context="school")
+    assert (gate["status"], gate["digital_consent_age"], gate["consent_by"]) == (
+        "parental_consent_required", 13, "school")
+    assert gate["minimum_age"] == 5  # policy.yaml minimum_signup_age_in_school_context
+    assert _gate(client, jurisdiction="US", age=4, context="school")["status"] == "blocked"
+    assert _gate(client, jurisdiction="US", age=10)["status"] == "blocked"  # a consumer account
+
+
+def test_texas_answers_with_its_own_law(client):
+    body = get(client, jurisdiction="US-TX", age=13, as_of=DAY).get_json()
+    assert body["jurisdiction"]["code"] == "US-TX"
+    assert body["jurisdiction"]["frameworks"] == ["tdpsa", "default", "coppa", "ferpa"]
+    assert body["jurisdiction"]["path"] == ["US", "US-TX"]
+    gate = body["age_gate"]
+    # TDPSA's "child" is COPPA's (under 13): from 13 the person consents (from 1 July 2024).
+    assert (gate["status"], gate["digital_consent_age"], gate["basis"]) == ("allowed", 13, "law")
+    before = get(client, jurisdiction="US-TX", age=13, as_of="2024-06-30").get_json()["age_gate"]
+    assert (before["status"], before["digital_consent_age"]) == ("parental_consent_required", None)
+
+
+@pytest.mark.parametrize("state", ["US-AK", "US-GA", "US-WA", "US-DC"])
+def test_a_state_without_a_law_keeps_its_code_and_the_federal_baseline(client, state):
+    body = get(client, jurisdiction=state, age=13, as_of=DAY).get_json()
+    federal = get(client, jurisdiction="US", age=13, as_of=DAY).get_json()
+    assert (body["jurisdiction"]["code"], body["jurisdiction"]["matched"]) == (state, "subdivision")
+    assert body["jurisdiction"]["frameworks"] == ["default", "coppa", "ferpa"]
+    for part in ("age_gate", "rights", "opt_outs", "notices"):
+        assert body[part] == federal[part], part
+
+
+@pytest.mark.parametrize(("requested", "code", "age", "consent_age"), [
+    ("RE", "FR", 14, 15), ("GP", "FR", 15, 15), ("AX", "FI", 13, 13), ("PR", "US", 13, None),
+])
+def test_territories_answer_as_their_country(client, requested, code, age, consent_age):
+    body = get(client, jurisdiction=requested, age=age, as_of=DAY).get_json()
+    assert body["jurisdiction"]["code"] == code
+    assert body["jurisdiction"]["matched"] == "territory"
+    assert body["jurisdiction"]["requested"] == requested
+    assert body["age_gate"]["digital_consent_age"] == consent_age
+    own = get(client, jurisdiction=code, age=age, as_of=DAY).get_json()
+    assert body["age_gate"] == own["age_gate"]
+
+
+# -- context -------------------------------------------------------------------------------
+
+
+def test_context_is_echoed_and_defaults_to_consumer(client):
+    assert get(client, jurisdiction="US", age=10, as_of=DAY).get_json()["context"] == "consumer"
+    school = get(client, jurisdiction="US", age=10, as_of=DAY, context="school")
+    assert school.get_json()["context"] == "school"
+    consumer = get(client, jurisdiction="US", age=10, as_of=DAY, context="consumer")
+    assert school.headers["ETag"] != consumer.headers["ETag"]
+    posted = post(client, {"jurisdiction": "US", "age": 10, "as_of": DAY, "context": "school"})
+    assert posted.status_code == 200
+    assert posted.data == school.data
+
+
+def test_school_accounts_never_sell_a_child_s_data(client):
+    """COPPA: a school's consent covers the educational purpose only; sale and targeted
+    advertising are prohibited for the child, whatever GPC says."""
+    body = get(client, {"Sec-GPC": "1"}, jurisdiction="US-CA", age=10, as_of=DAY, context="school").get_json()
+    opt_outs = {o["id"]: o for o in body["opt_outs"]}
+    for opt_id in ("sale_sharing", "targeted_advertising"):
+        assert opt_outs[opt_id]["mechanism"] == "prohibited"
+        assert opt_outs[opt_id]["default"] == "off"
+        assert opt_outs[opt_id]["gpc_applied"] is False
+
+
+@pytest.mark.parametrize("value", ["work", "School ", "", "consumer,school"])
+def test_unknown_context_is_422(client, value):
+    response = get(client, jurisdiction="US", age=10, context=value)
+    if value == "":
+        assert response.status_code == 200  # an empty value means not given
+        assert response.get_json()["context"] == "consumer"
+        return
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == ["context"]
 
 
 @pytest.mark.parametrize(("value", "hint"), [("U-K", None), ("DEE", None), ("US-CA-X", "US-CA"),
@@ -317,7 +435,8 @@ def test_locale_parameter_wins_over_accept_language(client):
 
 
 def test_unshipped_language_falls_back_to_english_and_says_so(client):
-    response = get(client, {"Accept-Language": "ja"}, jurisdiction="DE", age=30)
+    # Amharic: no catalogue is shipped for it (ja is now, for Japan).
+    response = get(client, {"Accept-Language": "am"}, jurisdiction="DE", age=30)
     assert response.headers["Content-Language"] == "en"
     assert response.get_json()["fallbacks"] == []
 

@@ -251,7 +251,8 @@ WEIRD_TEXT = st.one_of(
                      "null", "[]", "{}", "2024-02-29T00:00", "9999-12-31", "0001-01-01", "%00",
                      "California\u202e", "e" * 10000]),
 )
-QUERY_KEYS = st.sampled_from(["jurisdiction", "age", "birthdate", "gpc", "locale", "as_of", "x", ""])
+QUERY_KEYS = st.sampled_from(["jurisdiction", "age", "birthdate", "gpc", "locale", "as_of", "context",
+                              "x", ""])
 JSON_VALUES = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), WEIRD_TEXT),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner,
@@ -275,8 +276,9 @@ def test_no_query_can_cause_a_500(app, params, headers):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.one_of(
-    st.dictionaries(st.sampled_from(["jurisdiction", "age", "birthdate", "gpc", "locale", "as_of"]),
-                    JSON_VALUES, max_size=6),
+    st.dictionaries(st.sampled_from(["jurisdiction", "age", "birthdate", "gpc", "locale", "as_of",
+                                     "context"]),
+                    JSON_VALUES, max_size=7),
     JSON_VALUES,
 ))
 def test_no_body_can_cause_a_500(app, body):
@@ -284,6 +286,39 @@ def test_no_body_can_cause_a_500(app, body):
     assert response.status_code in (200, 400, 422), response.data
     if response.status_code >= 400:
         assert_problem(response, response.status_code)
+
+
+# -- dates before every law of the place --------------------------------------------------
+
+
+@pytest.mark.parametrize(("jurisdiction", "as_of", "earliest"), [
+    ("DE", "2017-01-01", "2018-05-25"),  # the GDPR applies from 25 May 2018
+    ("DE", "2018-05-24", "2018-05-25"),
+    ("EU", "2000-01-01", "2018-05-25"),
+    ("re", "2018-05-24", "2018-05-25"),  # Réunion is France
+    ("UK", "2018-01-01", "2018-05-25"),
+    ("CH", "1993-06-30", "1993-07-01"),
+    ("CA", "2000-12-31", "2001-01-01"),
+    ("CA-ON", "2000-12-31", "2001-01-01"),  # Ontario is PIPEDA's
+    ("CA-AB", "2003-12-31", "2004-01-01"),
+])
+def test_as_of_before_the_place_is_modelled_is_422_naming_the_earliest_day(client, jurisdiction, as_of,
+                                                                            earliest):
+    for response in (client.get("/v1/decision", query_string={"jurisdiction": jurisdiction, "as_of": as_of}),
+                     post_raw(client, json.dumps({"jurisdiction": jurisdiction, "as_of": as_of,
+                                                  "age": 30}))):
+        problem = assert_problem(response, 422, "validation", ["as_of"])
+        messages = [e["message"] for e in problem["errors"] if e["field"] == "as_of"]
+        assert len(messages) == 1 and earliest in messages[0], messages
+    on_the_day = client.get("/v1/decision", query_string={"jurisdiction": jurisdiction, "as_of": earliest})
+    assert on_the_day.status_code == 200
+
+
+@pytest.mark.parametrize("jurisdiction", ["US", "US-TX", "BR", "ZZ", None])
+def test_places_with_the_baseline_answer_any_day(client, jurisdiction):
+    """Where the DEFAULT baseline answers before the place's own law, every day is modelled."""
+    query = {"as_of": "1980-01-01"} | ({"jurisdiction": jurisdiction} if jurisdiction else {})
+    assert client.get("/v1/decision", query_string=query).status_code == 200
 
 
 def test_problem_types_are_documented_uris():

@@ -12,6 +12,12 @@ from api.spec import build_spec
 
 from ..conftest import REPO_ROOT, RULES_DIR
 
+# The 50 states and DC (legal-reference-us.md), and the 24 countries of legal-reference-world.md.
+US_STATES = [f"US-{s}" for s in (
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
+    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").split()]
+WORLD_COUNTRIES = ("BR IN AU JP KR CN SG NZ ZA MX AR CL CO IL TR SA AE NG KE ID TH PH VN MY").split()
+
 SECURITY = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -33,13 +39,29 @@ def test_jurisdictions_lists_every_code_with_localised_names(app, client):
     assert set(by_code) == set(ruleset.jurisdictions)
     assert by_code["DE"]["name"] == "Deutschland"
     assert by_code["DE"]["english_name"] == "Germany"
-    assert by_code["DE"]["frameworks"] == ["gdpr"]
+    assert by_code["DE"]["frameworks"] == ["gdpr", "dsa"]  # the DSA is EU law
+    assert by_code["IS"]["frameworks"] == ["gdpr"]  # EEA EFTA: the DSA is not incorporated (yet)
     assert by_code["DE"]["parent"] == "EEA"
     assert by_code["DE"]["authority"]["url"].startswith("https://")
     assert by_code["GB"]["aliases"] == ["UK"]
     assert by_code["CA"]["frameworks"] == ["pipeda"]
     assert by_code["US-CA"]["parent"] == "US"
     assert by_code["DEFAULT"]["authority"] is None
+    # The United States is modelled: the federal baseline, and every state under its own code.
+    us = by_code["US"]
+    assert (us["kind"], us["parent"], us["modelled"]) == ("country", None, True)
+    assert by_code["US"]["frameworks"] == ["default", "coppa", "ferpa"]
+    assert set(US_STATES) <= set(by_code)
+    assert by_code["US-TX"]["frameworks"] == ["tdpsa", "default", "coppa", "ferpa"]
+    assert by_code["US-TX"]["path"] == ["US", "US-TX"]
+    assert by_code["US-AK"]["frameworks"] == ["default", "coppa", "ferpa"]  # no state law
+    assert by_code["US-AK"]["authority"] is None
+    assert set(WORLD_COUNTRIES) <= set(by_code)
+    for code in WORLD_COUNTRIES:
+        assert by_code[code]["kind"] == "country" and by_code[code]["modelled"] is True, code
+        assert "default" in by_code[code]["frameworks"], code  # the baseline before the law starts
+    assert by_code["BR"]["frameworks"] == ["lgpd", "default"]
+    assert by_code["CA-AB"]["parent"] == by_code["CA-BC"]["parent"] == "CA"
     assert body["aliases"]["UK"] == "GB"
     assert body["aliases"]["EL"] == "GR"
     assert body["ruleset"]["version"] == app.extensions["rightsgate"].serving.snapshot.version
@@ -59,13 +81,22 @@ def test_catalog_has_every_id_with_title_and_text(app, client):
     catalog = app.extensions["rightsgate"].serving.snapshot.ruleset.catalog
     assert {(e["kind"], e["id"]) for e in body["entries"]} == set(catalog)
     kinds = {e["kind"] for e in body["entries"]}
-    assert kinds == {"age_gate", "right", "opt_out", "notice", "framework"}
+    # `wording`: a law's own word for an item (a state's "sale of personal data").
+    assert kinds == {"age_gate", "right", "opt_out", "notice", "framework", "wording"}
     for entry in body["entries"]:
         assert entry["title"]
         if entry["kind"] != "framework":
             assert entry["text"]
     ids = {e["id"] for e in body["entries"] if e["kind"] == "right"}
     assert {"access", "erasure", "complain", "opt_out_sale_sharing"} <= ids
+    # The right ids round 2 and the US and world rules brought (README "What comes back").
+    assert {"appeal", "know_third_parties", "contest_profiling", "opt_out_targeted_advertising",
+            "opt_out_profiling", "anonymisation_blocking", "information_about_sharing",
+            "nomination"} <= ids
+    frameworks = {e["id"] for e in body["entries"] if e["kind"] == "framework"}
+    assert {"dsa", "coppa", "ferpa", "tdpsa", "lgpd", "pipl", "th_pdpa"} <= frameworks
+    notices = {e["id"] for e in body["entries"] if e["kind"] == "notice"}
+    assert {"gpc_status", "school_consent", "parental_consent"} <= notices
 
 
 def test_catalog_localised(client):
@@ -160,14 +191,41 @@ def test_documented_parameters_match_the_schemas():
         assert name in document["components"]["responses"]
 
 
+def test_the_round_2_inputs_and_outputs_are_documented():
+    """context in and out, territory matches, prohibited items and who consents."""
+    document = build_spec()
+    schemas = document["components"]["schemas"]
+    get = document["paths"]["/v1/decision"]["get"]
+    (context,) = [p for p in get["parameters"] if p["name"] == "context"]
+    assert context["in"] == "query" and context["required"] is False
+    assert context["schema"]["enum"] == ["consumer", "school"]
+    request_context = schemas["DecisionRequest"]["properties"]["context"]["enum"]
+    assert [v for v in request_context if v] == ["consumer", "school"]
+    assert "context" in schemas["Decision"]["required"]
+    assert schemas["Decision"]["properties"]["context"]["enum"] == ["consumer", "school"]
+    assert "territory" in schemas["Jurisdiction"]["properties"]["matched"]["enum"]
+    assert set(schemas["OptOut"]["properties"]["mechanism"]["enum"]) == {"opt_in", "opt_out", "prohibited"}
+    assert set(schemas["OptOut"]["properties"]["consent_by"]["enum"]) == {
+        "person", "parent", "parent_and_child", "school"}
+    assert set(schemas["AgeGate"]["properties"]["consent_by"]["enum"]) == {
+        "parent", "parent_and_child", "school"}
+    assert "policy" in schemas["OptOut"]["properties"]["consent_basis"]["enum"]
+    # /v1/catalog serves `wording` entries (a law's own word): the document must allow them.
+    assert set(schemas["CatalogEntry"]["properties"]["kind"]["enum"]) >= {
+        "age_gate", "right", "opt_out", "notice", "framework", "wording"}
+    assert "422" in get["responses"]  # as_of before the place is modelled
+
+
 def test_documented_response_matches_a_real_response(client):
     """Every required member of the documented Decision is in a real answer, and vice versa."""
     document = build_spec()
     schemas = document["components"]["schemas"]
     decision = schemas["Decision"]
-    body = client.get("/v1/decision?jurisdiction=DE&age=15").get_json()
-    assert set(decision["required"]) <= set(body)
-    assert set(body) <= set(decision["properties"])
+    for query in ("jurisdiction=DE&age=15", "jurisdiction=US&age=10&context=school&gpc=1",
+                  "jurisdiction=re&age=14"):
+        body = client.get(f"/v1/decision?{query}").get_json()
+        assert set(decision["required"]) <= set(body), query
+        assert set(body) <= set(decision["properties"]), query
 
 
 # -- headers on every response -----------------------------------------------------------
