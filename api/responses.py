@@ -188,8 +188,16 @@ class JurisdictionEntrySchema(Schema):
     path = fields.List(fields.String(), required=True)
     frameworks = fields.List(fields.String(), required=True)
     aliases = fields.List(fields.String(), required=True)
+    territories = fields.List(fields.String(), required=True, metadata=_doc(
+        "Codes of places that are legally part of this one (RE for FR): `matched: territory`"))
     modelled = fields.Boolean(required=True, metadata=_doc("false: requests resolve to DEFAULT"))
     authority = fields.Nested(AuthoritySchema, required=True, allow_none=True)
+    supported_from = fields.String(required=True, allow_none=True, metadata=_doc(
+        "The earliest as_of answered here (before every law modelled for the place: 422); null: any",
+        format="date"))
+    verification = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True, metadata=_doc(
+        "Effects that can apply here counted by legal status (verified, verified_secondary, "
+        "partially_verified, unverified, disputed, policy): how much of this place's law is verified"))
     fallback_locale = fields.String(metadata=_optional("Set when the name is in English"))
 
 
@@ -203,8 +211,10 @@ class JurisdictionsSchema(Schema):
 
 
 class CatalogEntrySchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(("age_gate", "right", "opt_out", "notice",
-                                                                 "framework")))
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ("age_gate", "right", "opt_out", "notice", "wording", "framework")), metadata=_doc(
+        "`wording`: a law's own words for an item (a state's 'sale of personal data'), shown "
+        "instead of the item's title and text where a rule says so"))
     id = fields.String(required=True)
     title = fields.String(required=True)
     text = fields.String(required=True, metadata=_doc("May hold {placeholders}, filled in decisions"))
@@ -223,7 +233,10 @@ class LocaleEntrySchema(Schema):
     tag = fields.String(required=True, metadata=_doc("BCP 47 tag", example="fr-CA"))
     native_name = fields.String(required=True, metadata=_doc("The language's name in itself"))
     name = fields.String(required=True, metadata=_doc("The language's name in the served locale"))
-    completeness = fields.Float(required=True, metadata=_doc("Percent of messages translated"))
+    direction = fields.String(required=True, validate=validate.OneOf(("ltr", "rtl")))
+    completeness = fields.Float(required=True, metadata=_doc(
+        "Percent of the active rules' current texts translated (an edited English text counts as "
+        "untranslated until its translation is updated)"))
     review_status = fields.String(required=True)
     source = fields.Boolean(required=True, metadata=_doc("The source language (English)"))
 

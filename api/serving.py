@@ -510,7 +510,7 @@ class Serving:
             elif kind == "catalog":
                 data = render_catalog(self.snapshot, self.localiser, tag)
             else:
-                data = render_locales(self.localiser, tag)
+                data = render_locales(self.snapshot, self.localiser, tag)
             body = encode(REFERENCE_SCHEMAS[kind].dump(data))
             # The same for everyone who asks in this language: shared caches may keep it.
             answer = self._answer(body, key, self._reference_cc, REFERENCE_VARY, tag, None)

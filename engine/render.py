@@ -12,11 +12,13 @@ from datetime import date
 from typing import Any, Mapping
 
 from . import phrases
+from .coverage import completeness
 from .decision import Decision
 from .jurisdictions import Resolution
 from .localise import SOURCE_LOCALE, Localiser
 from .model import GATE_TEXT_BY_CONSENT, thaw
 from .snapshot import Snapshot
+from .verification import verification
 
 PUBLIC_GATE = ("status", "digital_consent_age", "parental_consent_required", "minimum_age",
                "basis", "consent_by", "policy_consent_age", "knowledge", "rule", "citation",
@@ -211,8 +213,12 @@ def render_jurisdictions(snapshot: Snapshot, localiser: Localiser, tag: str) -> 
         entry = {
             "code": code, "name": name, "english_name": jur.name, "kind": jur.kind,
             "parent": jur.parent, "path": list(jur.path), "frameworks": list(jur.frameworks),
-            "aliases": list(jur.aliases), "modelled": jur.modelled,
+            "aliases": list(jur.aliases), "territories": list(jur.territories),
+            "modelled": jur.modelled,
             "authority": _authority(localiser, tag, code, jur.authority)[0],
+            "supported_from": (snapshot.tables[code].supported_from.isoformat()
+                               if snapshot.tables[code].supported_from else None),
+            "verification": verification(ruleset, code),
         }
         if fell_back:
             entry["fallback_locale"] = SOURCE_LOCALE
@@ -239,11 +245,15 @@ def render_catalog(snapshot: Snapshot, localiser: Localiser, tag: str) -> dict:
             "fallbacks": fallbacks}
 
 
-def render_locales(localiser: Localiser, tag: str) -> dict:
-    """Every shipped locale, named in itself and in locale `tag` (the /v1/locales body)."""
+def render_locales(snapshot: Snapshot, localiser: Localiser, tag: str) -> dict:
+    """Every shipped locale, named in itself and in locale `tag` (the /v1/locales body).
+
+    Completeness is measured against the texts the active rules hold now, so an edited
+    English text shows up here as soon as it is live (engine.coverage)."""
+    current = completeness(localiser, snapshot.ruleset)
     entries = [{
-        "tag": shipped.tag, "native_name": shipped.native_name,
-        "name": localiser.language_name(shipped.tag, tag), "completeness": shipped.completeness,
+        "tag": shipped.tag, "native_name": shipped.native_name, "direction": localiser.direction(shipped.tag),
+        "name": localiser.language_name(shipped.tag, tag), "completeness": current[shipped.tag],
         "review_status": shipped.review_status, "source": shipped.tag == SOURCE_LOCALE,
     } for shipped in localiser.locales.values()]
     return {"locale": tag, "default": SOURCE_LOCALE, "locales": entries}

@@ -138,9 +138,9 @@ def test_the_watcher_thread_reloads_by_itself(make_app, scratch_rules):
     old = version(client)  # the first request starts it
     assert reloader.running
     rename_access_right(scratch_rules)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a hang guard: loading the shipped rules takes seconds
     while version(client) == old:
-        assert time.monotonic() < deadline, "the watcher did not reload within 10 s"
+        assert time.monotonic() < deadline, "the watcher did not reload within 60 s"
         time.sleep(0.05)
     health = client.get("/healthz").get_json()
     assert health["reload"]["watcher_running"] is True
