@@ -111,16 +111,18 @@ class NaiveDurable:
         # rules themselves see the request's real age and date.
         self.axes = {code: table.axes for code, table in snapshot.tables.items()}
 
-    def decide(self, code: str, age: int | None, gpc: bool, as_of: Any) -> Decision:
+    def decide(self, code: str, age: int | None, gpc: bool, as_of: Any,
+               context: str = "consumer") -> Decision:
         """Assert this request as a fact, collect the rules that fired, resolve them."""
         ruleset = self.serving.snapshot.ruleset
         jurisdiction = ruleset.jurisdictions[code]
         axes = self.axes[code]
-        cls = InputClass(code, axes.band_of(age), age, bool(gpc), axes.interval_of(as_of), as_of)
+        cls = InputClass(code, axes.band_of(age), age, bool(gpc), axes.interval_of(as_of), as_of, context)
         sid = f"r{next(self._sids)}"
         with compiler._DURABLE_LOCK:  # durable_rules is not thread-safe: a real design needs this
             self.fired.clear()
-            state = self.host.assert_fact(self.name, compiler.fact_for(jurisdiction, cls, sid))
+            state = self.host.assert_fact(self.name, compiler.fact_for(jurisdiction, cls, sid,
+                                                                       ruleset.frameworks))
             self.host.delete_state(self.name, sid)
             fired = sorted(set(self.fired))
         if isinstance(state, dict) and state.get("exception"):
@@ -138,8 +140,9 @@ class NaiveDurable:
         gpc = args.gpc or (headers.get("Sec-GPC") or "").strip() == "1"
         resolution = snapshot.resolve(args.jurisdiction)
         tag = serving.served_locale(args.locale, headers.get("Accept-Language"))
-        decision = self.decide(resolution.code, args.age, gpc, args.as_of)
-        body = render_decision(snapshot, serving.localiser, decision, resolution, tag, args.as_of, gpc)
+        decision = self.decide(resolution.code, args.age, gpc, args.as_of, args.context)
+        body = render_decision(snapshot, serving.localiser, decision, resolution, tag, args.as_of, gpc,
+                               args.context)
         return encode(RESPONSE_SCHEMA.dump(body))
 
     def answer_query(self, query: bytes, headers: dict[str, str]) -> bytes:

@@ -179,8 +179,12 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
                 code="too_large",
             )
         )
-    with path.open("rb") as handle:
-        raw = handle.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
+    except OSError as exc:  # unreadable (permissions), or gone since the stat
+        raise RuleFileError(RuleProblem(file, None, f"cannot read file: {exc.strerror}",
+                                        "make it readable by the service's user", code="missing")) from exc
     if len(raw) > MAX_FILE_BYTES:
         raise RuleFileError(RuleProblem(file, None, f"file is larger than {MAX_FILE_BYTES} bytes",
                                         "split it or remove generated content", code="too_large"))
