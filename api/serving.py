@@ -365,11 +365,9 @@ class Serving:
         `parsed` returns the query as werkzeug parsed it (the view passes `request.args`
         lazily); by default it is parsed here, when the fast path cannot answer.
         """
-        answers = self.answers
         key = (QUERY, query_string, gpc_header, accept_language)
-        found = answers.get(key)
-        if found is not None and answers.starts <= _now() < answers.ends:
-            answers.hits += 1
+        found = self.remembered(*key)
+        if found is not None:
             return found
         day = self._new_input()
         args = fast_query(query_string)
@@ -391,11 +389,9 @@ class Serving:
 
         The caller has checked Content-Type, Content-Encoding and the size limit.
         """
-        answers = self.answers
         key = (BODY, raw, gpc_header, accept_language)
-        found = answers.get(key)
-        if found is not None and answers.starts <= _now() < answers.ends:
-            answers.hits += 1
+        found = self.remembered(*key)
+        if found is not None:
             return found
         day = self._new_input()
         data = parse_json_object(raw)

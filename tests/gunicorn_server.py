@@ -40,6 +40,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def raw_exchange(port: int, data: bytes) -> bytes:
+    """Send raw bytes on a fresh connection; return what comes back up to the end of the
+    response head (or whatever came before the server closed or stopped answering)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass  # the server may close before it has read everything: the answer still counts
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+                if b"\r\n\r\n" in answer:
+                    break
+        except OSError:
+            pass
+    return answer
+
+
 def children(pid: int) -> set[int]:
     """The live child processes of `pid` (gunicorn's master: its workers)."""
     found = set()

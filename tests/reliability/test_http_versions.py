@@ -6,26 +6,10 @@ layer refuses them (the HTTP parser or api/server.py's front) is what is tested.
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from ..conftest import RULES_DIR
-from ..gunicorn_server import running
-
-
-def exchange(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(data)
-        answer = b""
-        try:
-            while chunk := sock.recv(65536):
-                answer += chunk
-                if b"\r\n\r\n" in answer:
-                    break
-        except (TimeoutError, ConnectionResetError):
-            pass
-    return answer
+from ..gunicorn_server import raw_exchange, running
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +29,7 @@ def server(tmp_path_factory):
     b"GET /healthz HTTP/1.1\r\nHost:\r\n\r\n",
 ], ids=["1.9", "1.9-decision", "1.2", "3.0", "1.1-no-host", "1.1-no-host-decision", "1.1-empty-host"])
 def test_no_200_for_unknown_versions_or_missing_host(server, request_head):
-    answer = exchange(server.port, request_head)
+    answer = raw_exchange(server.port, request_head)
     status_line = answer.split(b"\r\n", 1)[0]
     # No answer at all (connection closed) is a refusal too; a 200 never is.
     assert not status_line.split(b" ")[1:2] == [b"200"], answer[:300]
@@ -59,5 +43,5 @@ def test_no_200_for_unknown_versions_or_missing_host(server, request_head):
     b"GET /healthz HTTP/1.0\r\n\r\n",  # HTTP/1.0 has no Host requirement
 ])
 def test_well_formed_requests_still_get_200(server, request_head):
-    answer = exchange(server.port, request_head)
+    answer = raw_exchange(server.port, request_head)
     assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == b"200", (request_head, answer[:200])

@@ -11,35 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 
 import pytest
 import requests
 
 from ..conftest import RULES_DIR
-from ..gunicorn_server import running
+from ..gunicorn_server import raw_exchange, running
 
 BIRTHDATES = ("1911-04-23", "1923-08-19")
 OTHER_FORMS = ("23.04.1911", "19110423", "1911/04/23", "04/23/1911")
 AGES = (117, 126)
-
-
-def raw(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        try:
-            sock.sendall(data)
-        except OSError:
-            pass
-        answer = b""
-        try:
-            while chunk := sock.recv(65536):
-                answer += chunk
-                if b"\r\n\r\n" in answer:
-                    break
-        except OSError:
-            pass
-    return answer
 
 
 def send_everything(base: str, port: int) -> int:
@@ -103,7 +85,7 @@ def send_everything(base: str, port: int) -> int:
         f"GET /v1/decision?birthdate={b1}\x00\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
     ]
     for data in raws:
-        answer = raw(port, data.encode("latin-1"))
+        answer = raw_exchange(port, data.encode("latin-1"))
         assert not answer.startswith(b"HTTP/1.1 5"), (data[:80], answer[:200])
     return len(answers)
 
