@@ -805,6 +805,9 @@ def test_gpc_opts_out_of_sale_and_sharing_in_california(snap: Snapshot, age: int
 
 @MANY
 @given(code=st.sampled_from(sorted(KNOWN - {"US-CA"})), age=ages, day=days, context=contexts)
+@example(code="US-TX", age=12, day=date(2025, 3, 1), context="consumer")  # tdpsa.gpc, opt-in already off
+@example(code="US-CO", age=15, day=date(2025, 3, 1), context="consumer")
+@example(code="DE", age=30, day=date(2026, 6, 1), context="consumer")
 def test_gpc_outside_california_follows_the_policy(snap: Snapshot, code: str, age: int | None,
                                                    day: date, context: str) -> None:
     day = modelled_day(code, day)
