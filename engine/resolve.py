@@ -85,6 +85,12 @@ def _overridden_by(winner: _Hit, bases: list[_Hit]) -> list[_Hit]:
     return sorted(chain, key=lambda h: (rank(h), h.specificity))
 
 
+def _turns_off(hit: _Hit) -> bool:
+    """A modifier that only switches an item off (GPC): meaningless on an item that is off."""
+    return hit.effect.fields.get("default") == "off" and set(hit.effect.fields) <= {
+        "default", "gpc_applied", *PROVENANCE}
+
+
 def _step(hit: _Hit) -> Step:
     age = hit.age
     return Step(hit.rule.id, age.at_least if age else None, age.below if age else None,
@@ -137,11 +143,11 @@ def _resolve_slot(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList
     if any(not h.rule.builtin for h in modifiers):
         # A law that speaks (GPC binding by statute) replaces the customer's policy.
         modifiers = [h for h in modifiers if not h.rule.builtin]
-    if merged.get("mechanism") == "prohibited":
-        modifiers = []  # nothing can change an item that is not allowed at all
-    elif merged.get("default") == "off":
-        # The customer's policy only counts as applied where it changed something.
-        modifiers = [h for h in modifiers if not h.rule.builtin]
+    if merged.get("mechanism") == "prohibited" or merged.get("default") == "off":
+        # Nothing can change an item that is not allowed at all, and a signal that turns off
+        # what is off already changed nothing: `gpc_applied` (and the GPC notice) would
+        # tell the person otherwise (issue 9, finding 7).
+        modifiers = [h for h in modifiers if not _turns_off(h)]
     modifiers.sort(key=lambda h: h.specificity)
     applied: dict[str, tuple] = {}
     for hit in modifiers:
