@@ -201,16 +201,19 @@ class Server:
 
     def health_by_worker(self, rounds: int = 24) -> dict[int, dict]:
         """Ask /healthz over many fresh concurrent connections, so every worker answers some."""
-        def ask(_: int) -> dict:
-            with requests.Session() as session:
-                return session.get(f"{self.base}/healthz", timeout=10).json()
+        def ask(_: int) -> dict | None:
+            try:
+                with requests.Session() as session:
+                    return session.get(f"{self.base}/healthz", timeout=10).json()
+            except requests.ConnectionError:
+                return None  # a worker being replaced closed the connection: ask again later
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             answers = list(pool.map(ask, range(rounds)))
-        return {answer["pid"]: answer for answer in answers}
+        return {answer["pid"]: answer for answer in answers if answer is not None}
 
     def await_workers(self, check: Callable[[dict], bool], what: str,
-                      timeout: float = 30) -> dict[int, dict]:
+                      timeout: float = 90) -> dict[int, dict]:
         """Poll /healthz until every current worker has answered and satisfies `check`."""
         deadline = time.monotonic() + timeout
         seen: dict[int, dict] = {}
