@@ -28,7 +28,8 @@ from .serving import BODY, QUERY, conditional
 if TYPE_CHECKING:
     from .reload import RulesReloader
 
-SUPPORTED_PROTOCOLS = frozenset(("HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0", "HTTP/3"))
+# granian reports HTTP/1.0 as "HTTP/1".
+SUPPORTED_PROTOCOLS = frozenset(("HTTP/1", "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0", "HTTP/3"))
 PATH = "/v1/decision"
 # Accept headers that certainly allow JSON; any other goes through Flask's negotiation.
 _PLAIN_ACCEPT = frozenset(("*/*", "application/json"))

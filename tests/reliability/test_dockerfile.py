@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import shutil
 import subprocess
@@ -142,7 +143,11 @@ def test_the_dockerfile_steps_build_and_serve_outside_docker(tmp_path):
         assert answer.status_code == 200
         assert answer.json()["age_gate"]["status"] == "parental_consent_required"
         health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()
-        assert health["ruleset"]["rules_dir"] == str(app / "rules")
+        # Built from the rules baked in at /app/rules (healthz names files, never paths).
+        served = {f["name"]: f["sha256"] for f in health["ruleset"]["files"]}
+        baked = {str(p.relative_to(app / "rules")): hashlib.sha256(p.read_bytes()).hexdigest()
+                 for p in (app / "rules").rglob("*.yaml")}
+        assert served == baked
     finally:
         server.terminate()
         server.wait(timeout=30)
