@@ -143,7 +143,8 @@ def test_english_is_served_as_the_source(snap, localiser):
 
 @pytest.mark.parametrize("preferences, served", [
     (["fr-CA"], "fr-CA"), (["fr-BE"], "fr"), (["fr-FR", "en"], "fr"), (["de-AT"], "de"),
-    (["de-CH"], "de-CH"), (["xx"], "en"), ([], "en"), (["pt-BR"], "pt"), (["nb-NO"], "nb"),
+    (["de-CH"], "de-CH"), (["xx"], "en"), ([], "en"), (["pt-BR"], "pt-BR"), (["pt-PT"], "pt"),
+    (["nb-NO"], "nb"),
     (["en-GB"], "en"), (["en-US"], "en-US"), (["pl", "de"], "pl"), (["*"], "en"),
 ])
 def test_negotiation(localiser, preferences, served):

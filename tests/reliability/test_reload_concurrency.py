@@ -251,7 +251,7 @@ def test_answers_stay_consistent_while_rules_switch_under_load(tmp_path):
 
     assert not failures, f"{len(failures)} failed requests, first: {failures[:10]}"
     assert total >= MIN_REQUESTS
-    assert reloads + refusals >= 50 and refusals >= 16
+    assert reloads + refusals >= SWITCHES - 1 and refusals >= SWITCHES // 3 - 1
     assert served[version_a] and served[version_b]
     assert pids_after == pids_before, "a worker died or was replaced"
     assert all(g < MAX_RSS_GROWTH for g in growth.values()), growth
