@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["RIGHTSGATE_STATE_DIR"],
         ServingSettings(app.config["RIGHTSGATE_CACHE_SIZE"], app.config["RIGHTSGATE_DECISION_MAX_AGE"],
                         app.config["RIGHTSGATE_META_MAX_AGE"]),
+        bundle_dir=app.config["RIGHTSGATE_BUNDLE_DIR"],
     )
     app.extensions[EXTENSION] = reloader
     # Babel reads CLDR data lazily, per locale, on first use (7-52 ms); read what every

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import RuleProblem, RuleSetInvalid, Snapshot, load_snapshot
+from engine import BundleStore, RuleProblem, RuleSetInvalid, Snapshot, load_snapshot
 from engine.localise import Localiser
 from engine.yamlsource import MAX_FILE_BYTES
 
@@ -312,6 +312,21 @@ def _relative(error: RuleSetInvalid, root: Path, display: str) -> RuleSetInvalid
 # -- the reloader --------------------------------------------------------------------------
 
 
+def _give_back_memory() -> None:
+    """Return the heap a dropped rule set leaves free to the OS (glibc keeps it otherwise).
+
+    A compile's garbage and the previous Snapshot are freed in the middle of the heap,
+    which glibc's malloc does not give back by itself: without this a worker's RSS stays
+    at the high-water mark of every reload it has done.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def utc_iso(ts: float | None) -> str | None:
     """A time.time() value as ISO 8601 UTC to the second (None stays None)."""
     if ts is None:
@@ -332,8 +347,10 @@ class RulesReloader:
     """Keep this process's Serving in step with the files: watch them, ask for a successor."""
 
     def __init__(self, rules_dir: Path, locales_dir: Path, interval: float, state_dir: Path,
-                 settings: ServingSettings | None = None) -> None:
+                 settings: ServingSettings | None = None, bundle_dir: Path | None = None) -> None:
         self.rules_dir = Path(rules_dir)
+        # Compiled sets by content: the workers asked for the same new set compile it once.
+        self.bundles = BundleStore(bundle_dir) if bundle_dir is not None else None
         self.locales_dir = Path(locales_dir)
         self.interval = interval
         self.state = RuleState(state_dir, self.rules_dir)
@@ -375,7 +392,7 @@ class RulesReloader:
             except OSError:
                 source = _private_copy(look)
         try:
-            return load_snapshot(source)
+            return load_snapshot(source, self.bundles)
         except RuleSetInvalid as error:
             raise _relative(error, source, f"{self.rules_dir.name}/") from None
         finally:
@@ -420,7 +437,10 @@ class RulesReloader:
     def check_now(self) -> bool:
         """Look at the files once; load and swap if they changed. Return True if answers changed."""
         with self._lock:
-            return self._check()
+            changed = self._check()
+        if changed:
+            _give_back_memory()  # the old set is gone now (the local in _check was its last user)
+        return changed
 
     def _check(self) -> bool:
         self.status.last_checked_at = time.time()
@@ -499,7 +519,8 @@ class RulesReloader:
         log.info("rule files changed; no answer changed" if same else "reloaded", extra={
             "event": "reload", "version": nxt.version, "previous_version": serving.version,
             "rules_changed": look is not None, "locales_changed": localiser is not None,
-            "origin": origin, "load_seconds": round(snapshot.load_seconds, 3) if snapshot else None})
+            "origin": origin, "load_seconds": round(snapshot.load_seconds, 3) if snapshot else None,
+            "from_bundle": snapshot.from_bundle if snapshot else None})
         if not same:
             # Render what the previous set was asked for, so the first requests after the
             # switch cost what they did before it (in this thread, after the switch).
@@ -520,7 +541,7 @@ class RulesReloader:
                 look = look_rules(self.state.sets / digest)
                 if look.digest != digest or look.problems:
                     raise RuleSetInvalid(look.problems or [RuleProblem(MANIFEST, None, "state copy damaged")])
-                snapshot = load_snapshot(self.state.sets / digest)
+                snapshot = load_snapshot(self.state.sets / digest, self.bundles)
             except Exception:
                 log.exception("could not take up the last activated rule set",
                               extra={"event": "state_unusable"})

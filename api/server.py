@@ -288,9 +288,14 @@ def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str
         def _respawn_workers(self, workers: list[int], spawn_target: Any, target_loader: Any,
                              delay: float = 0) -> None:
             for idx in workers:
-                self.respawned_wrks[idx] = time.monotonic()
                 logger.info(f"Respawning worker-{idx + 1}")
                 old = self.wrks.pop(idx)
+                if not old.is_alive():
+                    # granian exits the whole server ("crash loop") when a worker dies within
+                    # 5.5 s of its last respawn; it counts a HUP's planned replacements too, so
+                    # a worker killed (OOM) just after a HUP took every worker down. Only a
+                    # replacement for a dead worker starts that clock.
+                    self.respawned_wrks[idx] = time.monotonic()
                 new = self._spawn_worker(idx=idx, target=spawn_target, callback_loader=target_loader)
                 new.start()
                 self.wrks.insert(idx, new)

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Mapping
 
+from .bundle import BundleStore, gc_paused
 from .compiler import JurisdictionTable, compile_and_evaluate
 from .decision import Decision
 from .errors import ProblemList
@@ -75,6 +76,7 @@ class Snapshot:
     version: str
     loaded_at: float
     load_seconds: float
+    from_bundle: bool = False  # loaded from a stored compile of the same content (engine.bundle)
 
     def resolve(self, jurisdiction: str | None) -> Resolution:
         """Normalise a requested jurisdiction (raises InvalidJurisdiction)."""
@@ -139,10 +141,19 @@ def build_snapshot(ruleset: RuleSet) -> Snapshot:
     )
 
 
-def load_snapshot(rules_dir: str | Path) -> Snapshot:
-    """Load, validate, compile and precompute the rules in `rules_dir`."""
-    started = time.perf_counter()
-    ruleset = load_rules(rules_dir)
-    snapshot = build_snapshot(ruleset)
-    object.__setattr__(snapshot, "load_seconds", time.perf_counter() - started)
-    return snapshot
+def load_snapshot(rules_dir: str | Path, bundles: BundleStore | None = None) -> Snapshot:
+    """Load, validate, compile and precompute the rules in `rules_dir`.
+
+    With `bundles`, a rule set compiled before (same files, same engine) is loaded from
+    its stored bundle instead, and a new one is stored there once compiled."""
+
+    def compile_() -> Snapshot:
+        started = time.perf_counter()
+        with gc_paused():
+            snapshot = build_snapshot(load_rules(rules_dir))
+        object.__setattr__(snapshot, "load_seconds", time.perf_counter() - started)
+        return snapshot
+
+    if bundles is None:
+        return compile_()
+    return bundles.load_or_compile(Path(rules_dir), compile_)
