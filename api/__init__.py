@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ServingSettings(app.config["RIGHTSGATE_CACHE_SIZE"], app.config["RIGHTSGATE_DECISION_MAX_AGE"],
                         app.config["RIGHTSGATE_META_MAX_AGE"]),
         bundle_dir=app.config["RIGHTSGATE_BUNDLE_DIR"],
+        activate_failing_cases=app.config["RIGHTSGATE_ACTIVATE_FAILING_CASES"],
     )
     app.extensions[EXTENSION] = reloader
     # Babel reads CLDR data lazily, per locale, on first use (7-52 ms); read what every

@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     # Compiled rule sets keyed by content (engine.bundle): a worker, a restart or a reload
     # to a set compiled before loads it in a fraction of the compile time. "off" disables.
     "RIGHTSGATE_BUNDLE_DIR": DEFAULT_BUNDLE_DIR,
+    # A rule set whose example cases (rules/cases/) fail is refused like an invalid one;
+    # "on" activates it anyway (an emergency legal change that outruns its cases).
+    "RIGHTSGATE_ACTIVATE_FAILING_CASES": False,
     # Seconds between two looks at the rules and locales directories; 0 disables.
     "RIGHTSGATE_RELOAD_INTERVAL": 2.0,
     # Origins allowed to call the API from a browser; empty = CORS closed, "*" = any.
@@ -49,6 +52,7 @@ _ENV_KEYS = (
     "RIGHTSGATE_STATE_DIR",
     "RIGHTSGATE_BUNDLE_DIR",
     "RIGHTSGATE_RELOAD_INTERVAL",
+    "RIGHTSGATE_ACTIVATE_FAILING_CASES",
     "RIGHTSGATE_CORS_ORIGINS",
     "RIGHTSGATE_CACHE_SIZE",
     "RIGHTSGATE_DECISION_MAX_AGE",
@@ -68,6 +72,17 @@ def _number(key: str, value: Any, kind: type, minimum: float) -> Any:
     if isinstance(value, bool) or number < minimum or number != number:  # NaN
         raise ConfigError(f"{key} must be a {kind.__name__} >= {minimum}, got {value!r}")
     return number
+
+
+def _switch(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("on", "true", "1", "yes"):
+        return True
+    if text in ("off", "false", "0", "no"):
+        return False
+    raise ConfigError(f"{key} must be on or off, got {value!r}")
 
 
 def _origins(value: Any) -> tuple[str, ...]:
@@ -103,6 +118,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     for key in ("RIGHTSGATE_CACHE_SIZE", "RIGHTSGATE_DECISION_MAX_AGE", "RIGHTSGATE_META_MAX_AGE",
                 "MAX_CONTENT_LENGTH"):
         settings[key] = _number(key, settings[key], int, 0)
+    settings["RIGHTSGATE_ACTIVATE_FAILING_CASES"] = _switch(
+        "RIGHTSGATE_ACTIVATE_FAILING_CASES", settings["RIGHTSGATE_ACTIVATE_FAILING_CASES"])
     settings["RIGHTSGATE_CORS_ORIGINS"] = _origins(settings["RIGHTSGATE_CORS_ORIGINS"])
     # Never debug: the werkzeug debugger is a remote shell and tracebacks leak internals.
     settings["DEBUG"] = False

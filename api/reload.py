@@ -43,10 +43,12 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine import BundleStore, RuleProblem, RuleSetInvalid, Snapshot, load_snapshot
+from engine.cases import check_cases, failing_case_problems
 from engine.localise import Localiser
 from engine.yamlsource import MAX_FILE_BYTES
 
@@ -347,8 +349,10 @@ class RulesReloader:
     """Keep this process's Serving in step with the files: watch them, ask for a successor."""
 
     def __init__(self, rules_dir: Path, locales_dir: Path, interval: float, state_dir: Path,
-                 settings: ServingSettings | None = None, bundle_dir: Path | None = None) -> None:
+                 settings: ServingSettings | None = None, bundle_dir: Path | None = None,
+                 activate_failing_cases: bool = False) -> None:
         self.rules_dir = Path(rules_dir)
+        self.activate_failing_cases = activate_failing_cases
         # Compiled sets by content: the workers asked for the same new set compile it once.
         self.bundles = BundleStore(bundle_dir) if bundle_dir is not None else None
         self.locales_dir = Path(locales_dir)
@@ -392,7 +396,15 @@ class RulesReloader:
             except OSError:
                 source = _private_copy(look)
         try:
-            return load_snapshot(source, self.bundles)
+            snapshot = load_snapshot(source, self.bundles)
+            if not self.activate_failing_cases:
+                # The reload gate: example cases are the legal team's statement of what the
+                # rules must answer; a set that contradicts them is not activated.
+                problems = (check_cases(snapshot).items
+                            or failing_case_problems(snapshot, datetime.now(UTC).date()))
+                if problems:
+                    raise RuleSetInvalid(problems)
+            return snapshot
         except RuleSetInvalid as error:
             raise _relative(error, source, f"{self.rules_dir.name}/") from None
         finally:

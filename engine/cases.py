@@ -23,7 +23,7 @@ from datetime import date
 
 from .ages import age_on
 from .compiler import policy_rules
-from .errors import ProblemList
+from .errors import ProblemList, RuleProblem
 from .jurisdictions import InvalidJurisdiction
 from .model import Case, thaw
 from .snapshot import DateNotModelled, Snapshot
@@ -183,3 +183,19 @@ def _refused(result: CaseResult, expect: dict, field_name: str, message: str) ->
 def run_cases(snapshot: Snapshot, today: date) -> list[CaseResult]:
     """Run every example case of the snapshot's rule set."""
     return [run_case(snapshot, case, today) for case in snapshot.ruleset.cases]
+
+
+def failing_case_problems(snapshot: Snapshot, today: date) -> list[RuleProblem]:
+    """Each failing example case as a located problem: a set whose cases fail is not
+    activated by the service (issue 13, the reload gate), as `rightsgate test` would fail."""
+    problems = []
+    for result in run_cases(snapshot, today):
+        if result.passed:
+            continue
+        location = result.case.location
+        problems.append(RuleProblem(
+            location.file, location.line,
+            f"example case '{result.case.name}' fails: {'; '.join(result.failures)}",
+            "fix the rule, or the case if the law changed (run `rightsgate test` to see why)",
+            code="case_failed"))
+    return problems

@@ -9,12 +9,13 @@ and English texts that changed are listed too: they change what people read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 
 from .classes import EPOCH
 from .decision import Decision
-from .model import MAX_AGE
+from .model import MAX_AGE, RuleSet
+from .sentences import readable, what_changed
 from .snapshot import DateNotModelled, Snapshot
 
 
@@ -42,6 +43,21 @@ class Change:
                 "what": self.what, "before": self.before, "after": self.after, "text": str(self)}
 
 
+def _qualified(change: Change, wording: RuleSet | None) -> str:
+    """The change's sentence with its GPC, account kind and date (the place and ages are
+    the headings it is listed under)."""
+    said = (what_changed(change, wording) if wording is not None
+            else f"{change.what}: {change.before} -> {change.after}")
+    also = []
+    if change.gpc is not None:
+        also.append("with GPC" if change.gpc else "without GPC")
+    if change.context in ("school", "consumer"):
+        also.append(f"{change.context} accounts")
+    if change.as_of:
+        also.append(f"from {change.as_of.isoformat()}")
+    return f"{said} ({', '.join(also)})" if also else said
+
+
 def _word(value: object) -> str:
     """A value as the legal team reads it (never Python's None)."""
     return "none" if value is None else str(value)
@@ -59,6 +75,8 @@ class DiffReport:
     frameworks_removed: tuple[str, ...]
     texts: tuple[str, ...]  # catalogue entries whose English words changed
     changes: tuple[Change, ...]  # places both sides model
+    place_names: dict = field(default_factory=dict, compare=False)  # code -> name
+    wording: RuleSet | None = field(default=None, compare=False, repr=False)  # names items in sentences
 
     @property
     def changed(self) -> bool:
@@ -80,12 +98,17 @@ class DiffReport:
         if self.texts:
             out.append(f"{len(self.texts)} English text(s) changed (their translations are now stale):")
             out += [f"  ~ {t}" for t in self.texts]
-        places: dict[str, list[Change]] = {}
-        for change in self.changes:
-            places.setdefault(change.jurisdiction, []).append(change)
-        for code, changes in places.items():
-            out.append(f"{code}: {len(changes)} change(s)")
-            out += [f"  - {str(c)[len(code) + 2:]}" for c in changes]
+        places: dict[str, dict[str, list[str]]] = {}
+        names = {**{c: n for c, n in self.removed}, **self.place_names}
+        for change in readable(list(self.changes)):
+            bands = places.setdefault(change.jurisdiction, {})
+            bands.setdefault(change.ages, []).append(_qualified(change, self.wording))
+        for code, bands in places.items():
+            count = sum(len(v) for v in bands.values())
+            out.append(f"{names.get(code, code)} ({code}): {count} change(s)")
+            for ages, said in bands.items():
+                out.append(f"  {ages}:")
+                out += [f"    - {line}" for line in said]
         return out
 
     def to_dict(self) -> dict:
@@ -94,7 +117,8 @@ class DiffReport:
                 "removed": [{"code": c, "name": n} for c, n in self.removed],
                 "frameworks_added": list(self.frameworks_added),
                 "frameworks_removed": list(self.frameworks_removed),
-                "texts": list(self.texts), "changes": [c.to_dict() for c in self.changes]}
+                "texts": list(self.texts),
+                "changes": [{**c.to_dict(), "sentence": _qualified(c, self.wording)} for c in self.changes]}
 
 
 def _flat(decision: Decision | None) -> dict[str, object]:
@@ -138,31 +162,84 @@ def _flat_at(snap: Snapshot, code: str, age: int | None, gpc: bool, day: date,
         return {"answer": "refused: date before the rules model this place"}
 
 
+def _changes(code: str, before_at, after_at, contexts: list[str], as_of: date | None) -> list[Change]:
+    """Every field that differs between two answers for `code`, ages grouped into runs."""
+    changes: list[Change] = []
+    for context in contexts:
+        for gpc in (False, True):
+            runs: dict[tuple, list] = {}
+            for age in [None, *range(MAX_AGE + 1)]:
+                before = before_at(age, gpc, context)
+                after = after_at(age, gpc, context)
+                for key in sorted(set(before) | set(after)):
+                    if before.get(key) != after.get(key):
+                        change = (key, before.get(key, "absent"), after.get(key, "absent"))
+                        span = runs.setdefault(change, [])
+                        if span and age is not None and span[-1][1] == age - 1:
+                            span[-1][1] = age
+                        else:
+                            span.append([age, age])
+            for (key, was, now), spans in runs.items():
+                if [None, None] in spans and [0, MAX_AGE] in spans:
+                    spans = [[-1, -1]] + [s for s in spans if s not in ([None, None], [0, MAX_AGE])]
+                # One change for all the people it concerns: "age not given and ages 16-130".
+                ages = " and ".join("everyone" if low == -1 else _age_label(low, high) for low, high in spans)
+                # A place whose rules never tell the account kinds apart: it concerns any.
+                changes.append(Change(code, ages, gpc, as_of, key, was, now,
+                                      context if len(contexts) > 1 else "any"))
+    return _merge_contexts(changes)
+
+
+def _merge_contexts(changes: list[Change]) -> list[Change]:
+    """Report a change once (context `any`) when school and consumer accounts share it."""
+    keyed: dict[tuple, list[Change]] = {}
+    for change in changes:
+        key = (change.jurisdiction, change.ages, change.gpc, change.as_of, change.what,
+               repr(change.before), repr(change.after))
+        keyed.setdefault(key, []).append(change)
+    return [replace(group[0], context="any") if len(group) > 1 else group[0] for group in keyed.values()]
+
+
 def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
     """Every difference in the places both rule sets model, ages grouped into runs."""
     changes: list[Change] = []
     for code in sorted(set(old.tables) & set(new.tables)):
         contexts = sorted(set(old.tables[code].contexts) | set(new.tables[code].contexts))
+        ongoing: set[tuple] = set()  # changes of the previous date interval
         for day in _days(old, new, code):
-            for context in contexts:
-                for gpc in (False, True):
-                    runs: dict[tuple, list] = {}
-                    for age in [None, *range(MAX_AGE + 1)]:
-                        before = _flat_at(old, code, age, gpc, day, context)
-                        after = _flat_at(new, code, age, gpc, day, context)
-                        for key in sorted(set(before) | set(after)):
-                            if before.get(key) != after.get(key):
-                                change = (key, before.get(key, "absent"), after.get(key, "absent"))
-                                span = runs.setdefault(change, [])
-                                if span and age is not None and span[-1][1] == age - 1:
-                                    span[-1][1] = age
-                                else:
-                                    span.append([age, age])
-                    for (key, was, now), spans in runs.items():
-                        for low, high in spans:
-                            changes.append(Change(code, _age_label(low, high), gpc,
-                                                  None if day == EPOCH else day, key, was, now,
-                                                  context))
+            now = set()
+            for change in _changes(
+                    code,
+                    lambda age, gpc, context, day=day, code=code: _flat_at(old, code, age, gpc, day, context),
+                    lambda age, gpc, context, day=day, code=code: _flat_at(new, code, age, gpc, day, context),
+                    contexts, None if day == EPOCH else day):
+                key = _unchanging(change)
+                now.add(key)
+                if key not in ongoing:  # said once, from the first day of a run of intervals
+                    changes.append(change)
+            ongoing = now
+    return _merge_gpc(changes)
+
+
+def _unchanging(change: Change) -> tuple:
+    return (change.ages, change.gpc, change.context, change.what, repr(change.before), repr(change.after))
+
+
+def upcoming_changes(snapshot: Snapshot, today: date, codes: list[str] | None = None) -> list[Change]:
+    """What changes after `today` as laws and their phases take effect: for each day a
+    place's answers change, every difference from the day before (`as_of` = that day)."""
+    changes: list[Change] = []
+    for code in codes or sorted(snapshot.tables):
+        table = snapshot.tables[code]
+        for day in sorted(d for d in table.axes.day_starts if d > today):
+            eve = day - timedelta(days=1)
+            changes += _changes(
+                code,
+                lambda age, gpc, context, eve=eve, code=code: _flat_at(
+                    snapshot, code, age, gpc, eve, context),
+                lambda age, gpc, context, day=day, code=code: _flat_at(
+                    snapshot, code, age, gpc, day, context),
+                list(table.contexts), day)
     return _merge_gpc(changes)
 
 
@@ -189,6 +266,8 @@ def diff_report(old: Snapshot, new: Snapshot) -> DiffReport:
         frameworks_removed=tuple(sorted(set(old.ruleset.frameworks) - set(new.ruleset.frameworks))),
         texts=tuple(texts),
         changes=tuple(diff_snapshots(old, new)),
+        place_names={c: j.name for c, j in new_places.items()},
+        wording=new.ruleset,
     )
 
 
@@ -208,4 +287,4 @@ def _merge_gpc(changes: list[Change]) -> list[Change]:
     return merged
 
 
-__all__ = ["Change", "DiffReport", "diff_report", "diff_snapshots"]
+__all__ = ["Change", "DiffReport", "diff_report", "diff_snapshots", "upcoming_changes"]

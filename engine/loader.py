@@ -106,6 +106,25 @@ def _flatten(messages: Any, path: list) -> list[tuple[list, str]]:
     return [(path, str(messages))]
 
 
+def _where_in_words(raw: Any, path: list) -> str:
+    """`rule gdpr.art8.de, status` rather than `rules.12.status`: what the legal team wrote."""
+    words: list[str] = []
+    node = raw
+    for index, key in enumerate(path):
+        child = _value_at(node, [key])
+        if isinstance(key, int):
+            name = child.get("id") or child.get("name") if isinstance(child, dict) else None
+            parent = str(path[index - 1]) if index else "item"
+            singular = parent[:-1] if parent.endswith("s") else parent
+            if words and words[-1] == parent:
+                words.pop()
+            words.append(f"{singular} {name}" if name else f"{singular} #{key + 1}")
+        else:
+            words.append(str(key))
+        node = child
+    return ", ".join(words) or "file"
+
+
 def _report_schema_errors(
     problems: ProblemList, file: str, raw: Any, schema: Schema, error: ValidationError
 ) -> None:
@@ -127,11 +146,17 @@ def _report_schema_errors(
             line = _line_at(raw, where_parent)
         else:
             value = _value_at(raw, path)
+            where = _where_in_words(raw, path)
+            if message.startswith("Must be one of: "):
+                choices = [c.strip() for c in message[len("Must be one of: "):].rstrip(".").split(",")]
+                suggestion = did_you_mean(value, choices) or f"use one of: {', '.join(choices)}"
+                message = f"{where}: '{value}' is not an allowed value"
+            else:
+                message = f"{where}: {message[:1].lower()}{message[1:]}"
             if (any(p is False for p in path) or value is False
                     or (isinstance(value, list) and any(v is False for v in value))):
                 suggestion = ("YAML reads a bare NO, no, off or false as the value false: "
                               "write 'NO' in quotes for Norway")
-            message = f"{where}: {message}"
         problems.add(file, line, message, suggestion, code="schema")
 
 

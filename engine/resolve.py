@@ -104,11 +104,27 @@ def _conflict(problems: ProblemList, slot: tuple[str, str], hits: list[_Hit], wh
     problems.add(
         first.rule.location.file, first.rule.location.line,
         f"rules contradict each other on {slot[0].replace('_', ' ')} '{slot[1]}' for {where}: "
-        f"{first.rule.id} {what} {others}",
-        f"make one rule more specific (when: jurisdiction) or add `overrides: [{second.rule.id}]` "
-        f"to the rule that should win",
+        f"{first.rule.id} {what} {others}{_values_apart(first, second)}",
+        f"if one replaces the other from a date, give them `effective_from` / `effective_until`; "
+        f"if one is an exception to the other, add `overrides: [{second.rule.id}]` to the one "
+        f"that should win; otherwise make one more specific (`when: jurisdiction`)",
         code="contradiction",
     )
+
+
+def _values_apart(first: _Hit, second: _Hit) -> str:
+    """`: mechanism opt_in (gdpr.x) vs opt_out (y)`: what the two rules disagree on."""
+    a, b = thaw(first.effect.fields), thaw(second.effect.fields)
+    keys = [k for k in sorted(set(a) | set(b)) if k not in PROVENANCE and a.get(k) != b.get(k)]
+    if not keys:
+        return ""
+    shown = "; ".join(f"{k} {_word(a.get(k))} ({first.rule.id}) vs {_word(b.get(k))} ({second.rule.id})"
+                      for k in keys[:3])
+    return f": {shown}"
+
+
+def _word(value: object) -> str:
+    return "(not set)" if value is None else str(value)
 
 
 def _resolve_slot(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList,

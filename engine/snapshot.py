@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Mapping
 
-from .bundle import BundleStore, gc_paused
+from .bundle import BundleStore
 from .compiler import JurisdictionTable, compile_and_evaluate
 from .decision import Decision
 from .errors import ProblemList
@@ -149,8 +149,9 @@ def load_snapshot(rules_dir: str | Path, bundles: BundleStore | None = None) -> 
 
     def compile_() -> Snapshot:
         started = time.perf_counter()
-        with gc_paused():
-            snapshot = build_snapshot(load_rules(rules_dir))
+        # (Not with the collector paused: a compile's garbage has cycles, and the peak
+        # memory would grow by hundreds of MB for a 15% faster compile.)
+        snapshot = build_snapshot(load_rules(rules_dir))
         object.__setattr__(snapshot, "load_seconds", time.perf_counter() - started)
         return snapshot
 

@@ -328,3 +328,46 @@ def test_a_new_worker_takes_up_the_last_activated_set(make_app, scratch_rules, t
     assert (start, health["ruleset"]["version"], health["ruleset"]["origin"]) == (start, edited, "state")
     assert health["status"] == "degraded"
     assert access_title(second.test_client()) == "Right of access (edited)"
+
+
+def raise_minimum_signup_age(rules: Path) -> None:
+    """A policy edit that contradicts the example cases (they expect 13-year-olds let in)."""
+    policy = rules / "policy.yaml"
+    text = policy.read_text(encoding="utf-8")
+    assert "minimum_signup_age: 13\n" in text
+    policy.write_text(text.replace("minimum_signup_age: 13\n", "minimum_signup_age: 14\n"), encoding="utf-8")
+    touch_later(policy)
+
+
+def test_a_set_whose_example_cases_fail_is_not_activated(make_app, scratch_rules):
+    """Issue 13, the reload gate: /healthz names each failing case; the old set keeps serving."""
+    app = make_app(RIGHTSGATE_RULES_DIR=scratch_rules, RIGHTSGATE_RELOAD_INTERVAL=0)
+    client = app.test_client()
+    good = version(client)
+    raise_minimum_signup_age(scratch_rules)
+    assert app.extensions["rightsgate"].check_now() is False
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "degraded" and health["ruleset"]["version"] == good
+    failing = [p for p in health["reload"]["last_error"]["problems"] if p["code"] == "case_failed"]
+    assert len(failing) > 10
+    assert all(p["file"].startswith("cases/") and isinstance(p["line"], int) for p in failing)
+    assert any("expected 'allowed'" in p["message"] or "minimum_signup_age" in p["message"] for p in failing)
+    assert "example case" in failing[0]["message"] and "rightsgate test" in failing[0]["suggestion"]
+
+
+def test_the_gate_can_be_opened_for_an_emergency_edit(make_app, scratch_rules):
+    app = make_app(RIGHTSGATE_RULES_DIR=scratch_rules, RIGHTSGATE_RELOAD_INTERVAL=0,
+                   RIGHTSGATE_ACTIVATE_FAILING_CASES="on")
+    client = app.test_client()
+    good = version(client)
+    raise_minimum_signup_age(scratch_rules)
+    assert app.extensions["rightsgate"].check_now() is True
+    assert client.get("/healthz").get_json()["status"] == "ok" and version(client) != good
+
+
+def test_failing_cases_stop_the_app_at_start(scratch_rules, tmp_path):
+    raise_minimum_signup_age(scratch_rules)
+    with pytest.raises(RuleSetInvalid) as refused:
+        create_app({"RIGHTSGATE_RULES_DIR": scratch_rules, "RIGHTSGATE_STATE_DIR": tmp_path / "state",
+                    "RIGHTSGATE_RELOAD_INTERVAL": 0})
+    assert any(p.code == "case_failed" for p in refused.value.problems)

@@ -20,12 +20,12 @@ RULES_DIR = REPO / "rules"
 BROKEN_DIR = Path(__file__).resolve().parent / "broken"
 
 # Keys an expect.yaml may hold (a typo in the corpus itself must fail too).
-EXPECT_KEYS = {"description", "file", "line", "code", "message", "suggestion",
+EXPECT_KEYS = {"description", "file", "line", "code", "message", "message_also", "suggestion",
                "suggestion_excludes", "generate"}
 REQUIRED_EXPECT_KEYS = {"file", "line", "code", "message"}
 PROBLEM_CODES = {"yaml", "schema", "duplicate_key", "encoding", "too_large", "missing", "misnamed",
                  "unknown_id", "unknown_code", "duplicate", "unreachable", "invalid", "text",
-                 "citation", "policy", "contradiction", "gap", "data_in_text", "status"}
+                 "citation", "policy", "contradiction", "gap", "data_in_text", "status", "case_failed"}
 CONTROL_FILES = {"expect.yaml", "DELETE"}
 
 
@@ -72,6 +72,8 @@ def problem_matches(problem: Any, expect: dict[str, Any]) -> bool:
     if problem.file != expect["file"] or problem.line != expect["line"] or problem.code not in codes:
         return False
     if expect["message"] not in problem.message:
+        return False
+    if "message_also" in expect and expect["message_also"] not in problem.message:
         return False
     suggestion = problem.suggestion or ""
     if "suggestion" in expect and expect["suggestion"] not in suggestion:

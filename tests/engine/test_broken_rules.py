@@ -7,6 +7,7 @@ shipped rules (plus an optional `DELETE` list) and an `expect.yaml`:
     file: path relative to the rules dir      line: int, or null where no line applies
     code: the RuleProblem code (or a list of acceptable codes)
     message: a substring of the problem's message
+    message_also: a second substring of it                 (optional)
     suggestion: a substring of its suggestion             (optional)
     suggestion_excludes: text the suggestion must not hold (optional)
     generate: the name of a generator below               (optional)

@@ -89,19 +89,22 @@ def test_diff_shows_what_a_change_changes(rules_copy):
     path.write_text(text[:at] + "digital_consent_age: 16" + text[at + 23:], encoding="utf-8")
     result = run("diff", str(RULES_DIR), str(rules_copy))
     assert result.exit_code == 0, result.output
-    # Grouped by place; each change names its ages, account context and first day (Portugal's
-    # own age applies from 9 August 2019: before it, GDPR Art. 8(1)'s 16 already applied).
-    assert result.output.startswith("PT: ")
+    # Grouped by place, then age band, in plain sentences; each names its first day (Portugal's
+    # own age applies from 9 August 2019: before it, GDPR Art. 8(1)'s 16 already applied), once
+    # even where later intervals (2024-02-17) repeat it, and once for school and consumer accounts.
     output = result.output
-    assert "- ages 13-15, as of 2019-08-09: age_gate.status: allowed -> parental_consent_required" in output
-    assert "- ages 0-130, as of 2019-08-09: age_gate.digital_consent_age: 13 -> 16" in output
-    assert ("- ages 13-15, school account, as of 2019-08-09: age_gate.status: "
-            "allowed -> parental_consent_required") in output
+    assert output.startswith("Portugal (PT): ")
+    assert "  ages 0-130:\n    - the digital consent age is now 16 (was 13) (from 2019-08-09)\n" in output
+    band = output[output.index("  ages 13-15:"):]
+    assert ("    - people now need a parent's consent (before: can sign up and consent themselves) "
+            "(from 2019-08-09)") in band
     # Below the new age a parent consents to every opt-in too.
-    assert "- ages 13-15, as of 2019-08-09: opt_outs.marketing.consent_by: person -> parent" in result.output
-    assert "as of 2018-05-25" not in result.output
-    assert "AT:" not in result.output
-    assert "0 added, 0 removed" in result.output
+    assert ("    - for 'Direct marketing', a parent must consent (before: the person consents) "
+            "(from 2019-08-09)") in band
+    assert "2024-02-17" not in output and "2018-05-25" not in output
+    assert "(AT)" not in output and "school accounts" not in output
+    assert "None" not in output
+    assert "0 added, 0 removed" in output
 
 
 def test_diff_of_identical_rules_is_empty():
