@@ -133,7 +133,11 @@ class Server:
         self.env = {**inherited, "RIGHTSGATE_BIND": f"127.0.0.1:{self.port}",
                     "RIGHTSGATE_RULES_DIR": str(rules), "RIGHTSGATE_WORKERS": str(workers),
                     "RIGHTSGATE_RELOAD_INTERVAL": str(interval),
-                    "RIGHTSGATE_STATE_DIR": str(workdir / "state"), **(env or {})}
+                    "RIGHTSGATE_STATE_DIR": str(workdir / "state"),
+                    # These servers test reload mechanics with edits that change answers the
+                    # example cases pin (a minimum age of 14); the reload gate that refuses
+                    # such a set has its own tests (tests/api/test_reload.py, test_server.py).
+                    "RIGHTSGATE_ACTIVATE_FAILING_CASES": "on", **(env or {})}
         self.process: subprocess.Popen | None = None
 
     # -- life cycle ---------------------------------------------------------------------

@@ -163,3 +163,20 @@ def test_http_basics_over_a_real_server(scratch_rules, tmp_path):
         assert "POST" in options.headers["Allow"] and "Content-Type" not in options.headers
         health = requests.get(f"{server.base}/healthz", timeout=5)
         assert str(tmp_path) not in health.text and str(REPO_ROOT) not in health.text
+
+
+def test_the_real_server_keeps_a_set_whose_example_cases_fail_out(scratch_rules, tmp_path):
+    """Issue 13, the reload gate, as shipped (off = the gate is closed): /healthz says why."""
+    from .test_reload import raise_minimum_signup_age
+
+    with running(scratch_rules, tmp_path, workers=WORKERS, interval=0.25,
+                 env={"RIGHTSGATE_ACTIVATE_FAILING_CASES": "off"}) as server:
+        up = server.await_workers(lambda a: a["status"] == "ok", "up")
+        (loaded,) = {a["ruleset"]["version"] for a in up.values()}
+        raise_minimum_signup_age(scratch_rules)
+        refused = server.await_workers(lambda a: a["status"] == "degraded", "refuse the edit")
+        for answer in refused.values():
+            assert answer["ruleset"]["version"] == loaded
+            problems = answer["reload"]["last_error"]["problems"]
+            assert problems and all(p["code"] == "case_failed" for p in problems)
+            assert problems[0]["file"].startswith("cases/") and "example case" in problems[0]["message"]
