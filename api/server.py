@@ -59,6 +59,9 @@ class ServerSettings:
     respawn_interval: float = 0.2
     ready_timeout: float = 60.0
     metrics_bind: tuple[str, int] | None = None
+    # The legal workbench (api.workbench): its own listener in the master, off by default.
+    workbench_bind: tuple[str, int] | None = None
+    workbench_draft: Path | None = None
     graceful_timeout: int = 10
     backlog: int = 1024
 
@@ -101,14 +104,20 @@ def _bind(value: str, key: str) -> tuple[str, int]:
 
 
 def load_server_settings(env: dict[str, str] | os._Environ | None = None) -> ServerSettings:
-    """Read RIGHTSGATE_BIND, _METRICS_BIND, _WORKERS, _THREADS, _HEADER_TIMEOUT,
-    _MAX_HEADER_BYTES, _RESPAWN_INTERVAL, _WORKER_READY_TIMEOUT and _GRACEFUL_TIMEOUT
+    """Read RIGHTSGATE_BIND, _METRICS_BIND, _WORKBENCH_BIND, _WORKBENCH_DRAFT, _WORKERS, _THREADS,
+    _HEADER_TIMEOUT, _MAX_HEADER_BYTES, _RESPAWN_INTERVAL, _WORKER_READY_TIMEOUT and _GRACEFUL_TIMEOUT
     (defaults in ServerSettings)."""
     env = os.environ if env is None else env
     host, port = _bind(env.get(ENV_PREFIX + "BIND", "").strip() or "127.0.0.1:8000", "BIND")
     metrics = env.get(ENV_PREFIX + "METRICS_BIND", "").strip()
+    workbench = env.get(ENV_PREFIX + "WORKBENCH_BIND", "").strip()
+    draft = env.get(ENV_PREFIX + "WORKBENCH_DRAFT", "").strip()
+    if workbench and _bind(workbench, "WORKBENCH_BIND") == (host.strip("[]"), port):
+        raise ServerConfigError(f"{ENV_PREFIX}WORKBENCH_BIND must not be the public port {port}")
     return ServerSettings(
         host=host, port=port, metrics_bind=_bind(metrics, "METRICS_BIND") if metrics else None,
+        workbench_bind=_bind(workbench, "WORKBENCH_BIND") if workbench else None,
+        workbench_draft=Path(draft) if draft else None,
         workers=_int(env, "WORKERS", 2, 1),
         threads=_int(env, "THREADS", 64, 1),
         header_timeout=_float(env, "HEADER_TIMEOUT", 10.0, 0.001),
@@ -223,7 +232,8 @@ def _worker_loader(app: Callable, ready_dir: Path, bare: bool = False) -> Callab
     return load
 
 
-def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str, int] | None) -> type:
+def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str, int] | None,
+                  start_workbench: Callable[[], None] | None = None) -> type:
     """granian's multi-process server, with a restart that waits for readiness.
 
     granian replaces a worker by starting the new one, sleeping a fixed interval and
@@ -284,6 +294,8 @@ def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str
 
                 start_metrics_server(*metrics_bind)
                 logger.info(f"Metrics at: http://{metrics_bind[0]}:{metrics_bind[1]}/metrics")
+            if start_workbench is not None:
+                start_workbench()  # in the master, after the workers exist (threads and fork)
 
         def _respawn_workers(self, workers: list[int], spawn_target: Any, target_loader: Any,
                              delay: float = 0) -> None:
@@ -317,6 +329,23 @@ def _server_class(ready_dir: Path, ready_timeout: float, metrics_bind: tuple[str
             self._metrics.incr_spawn(len(workers))
 
     return RightsgateServer
+
+
+def _workbench_starter(app: Any, settings: ServerSettings) -> Callable[[], None] | None:
+    """Start the legal workbench on its own listener, showing the rules the master follows."""
+    if settings.workbench_bind is None:
+        return None
+    bind, draft = settings.workbench_bind, settings.workbench_draft
+
+    def start() -> None:
+        from granian.server.common import logger
+
+        from api.workbench import create_workbench_app, start_workbench_server
+
+        start_workbench_server(*bind, create_workbench_app(app.extensions["rightsgate"], draft))
+        logger.info(f"Legal workbench at: http://{bind[0]}:{bind[1]}/")
+
+    return start
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     from granian.http import HTTP1Settings
 
     ready_dir = Path(tempfile.mkdtemp(prefix="rightsgate-run-"))
-    server_class = _server_class(ready_dir, settings.ready_timeout, settings.metrics_bind)
+    server_class = _server_class(ready_dir, settings.ready_timeout, settings.metrics_bind,
+                                 _workbench_starter(served, settings) if not args.app else None)
     # Workers are forked so that they share the loaded rule set (and start instantly).
     multiprocessing.set_start_method("fork", force=True)
     server = server_class(

@@ -43,7 +43,7 @@ class Change:
                 "what": self.what, "before": self.before, "after": self.after, "text": str(self)}
 
 
-def _qualified(change: Change, wording: RuleSet | None) -> str:
+def qualified_sentence(change: Change, wording: RuleSet | None) -> str:
     """The change's sentence with its GPC, account kind and date (the place and ages are
     the headings it is listed under)."""
     said = (what_changed(change, wording) if wording is not None
@@ -102,7 +102,7 @@ class DiffReport:
         names = {**{c: n for c, n in self.removed}, **self.place_names}
         for change in readable(list(self.changes)):
             bands = places.setdefault(change.jurisdiction, {})
-            bands.setdefault(change.ages, []).append(_qualified(change, self.wording))
+            bands.setdefault(change.ages, []).append(qualified_sentence(change, self.wording))
         for code, bands in places.items():
             count = sum(len(v) for v in bands.values())
             out.append(f"{names.get(code, code)} ({code}): {count} change(s)")
@@ -118,7 +118,8 @@ class DiffReport:
                 "frameworks_added": list(self.frameworks_added),
                 "frameworks_removed": list(self.frameworks_removed),
                 "texts": list(self.texts),
-                "changes": [{**c.to_dict(), "sentence": _qualified(c, self.wording)} for c in self.changes]}
+                "changes": [{**c.to_dict(), "sentence": qualified_sentence(c, self.wording)}
+                            for c in self.changes]}
 
 
 def _flat(decision: Decision | None) -> dict[str, object]:
@@ -162,23 +163,33 @@ def _flat_at(snap: Snapshot, code: str, age: int | None, gpc: bool, day: date,
         return {"answer": "refused: date before the rules model this place"}
 
 
-def _changes(code: str, before_at, after_at, contexts: list[str], as_of: date | None) -> list[Change]:
+def _segments(age_starts: set[int]) -> list[tuple[int | None, int | None]]:
+    """The unknown age, then runs of ages no age band of either side splits: every age of
+    a run has the same answer on both sides, so one age stands for the run."""
+    starts = sorted({0, *age_starts})
+    ends = [*(s - 1 for s in starts[1:]), MAX_AGE]
+    return [(None, None), *zip(starts, ends, strict=True)]
+
+
+def _changes(code: str, before_at, after_at, contexts: list[str], as_of: date | None,
+             age_starts: set[int]) -> list[Change]:
     """Every field that differs between two answers for `code`, ages grouped into runs."""
     changes: list[Change] = []
+    segments = _segments(age_starts)
     for context in contexts:
         for gpc in (False, True):
             runs: dict[tuple, list] = {}
-            for age in [None, *range(MAX_AGE + 1)]:
-                before = before_at(age, gpc, context)
-                after = after_at(age, gpc, context)
+            for low, high in segments:
+                before = before_at(low, gpc, context)
+                after = after_at(low, gpc, context)
                 for key in sorted(set(before) | set(after)):
                     if before.get(key) != after.get(key):
                         change = (key, before.get(key, "absent"), after.get(key, "absent"))
                         span = runs.setdefault(change, [])
-                        if span and age is not None and span[-1][1] == age - 1:
-                            span[-1][1] = age
+                        if span and low is not None and span[-1][1] == low - 1:
+                            span[-1][1] = high
                         else:
-                            span.append([age, age])
+                            span.append([low, high])
             for (key, was, now), spans in runs.items():
                 if [None, None] in spans and [0, MAX_AGE] in spans:
                     spans = [[-1, -1]] + [s for s in spans if s not in ([None, None], [0, MAX_AGE])]
@@ -212,7 +223,8 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
                     code,
                     lambda age, gpc, context, day=day, code=code: _flat_at(old, code, age, gpc, day, context),
                     lambda age, gpc, context, day=day, code=code: _flat_at(new, code, age, gpc, day, context),
-                    contexts, None if day == EPOCH else day):
+                    contexts, None if day == EPOCH else day,
+                    {*old.tables[code].axes.age_starts, *new.tables[code].axes.age_starts}):
                 key = _unchanging(change)
                 now.add(key)
                 if key not in ongoing:  # said once, from the first day of a run of intervals
@@ -239,7 +251,7 @@ def upcoming_changes(snapshot: Snapshot, today: date, codes: list[str] | None = 
                     snapshot, code, age, gpc, eve, context),
                 lambda age, gpc, context, day=day, code=code: _flat_at(
                     snapshot, code, age, gpc, day, context),
-                list(table.contexts), day)
+                list(table.contexts), day, set(table.axes.age_starts))
     return _merge_gpc(changes)
 
 
@@ -287,4 +299,4 @@ def _merge_gpc(changes: list[Change]) -> list[Change]:
     return merged
 
 
-__all__ = ["Change", "DiffReport", "diff_report", "diff_snapshots", "upcoming_changes"]
+__all__ = ["Change", "DiffReport", "diff_report", "diff_snapshots", "qualified_sentence", "upcoming_changes"]
