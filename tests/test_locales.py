@@ -272,3 +272,13 @@ def test_regional_neighbours(client, asked, served):
 ])
 def test_preference_lists(client, accept_language, served):
     assert _served(client, accept_language=accept_language) == served
+
+
+@pytest.mark.parametrize("path", PO_FILES, ids=lambda p: p.parent.parent.name)
+def test_every_catalogue_has_a_style_guide(path):
+    """Register decided once, the statute's vocabulary, and where the guide is unsure."""
+    guide = path.parent.parent / "STYLE.md"
+    assert guide.is_file()
+    text = guide.read_text(encoding="utf-8")
+    assert "## Register (decided once)" in text
+    assert "|---|" in text  # the vocabulary table
