@@ -37,6 +37,15 @@ REGIONAL_VARIANTS = {("es", r): "es-419" for r in (
 DEFAULT_LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 
+def _chinese_script(rest: str) -> str:
+    """The script of a Chinese tag's subtags after `zh` (`TW` -> Hant, `CN`, `SG` or none -> Hans)."""
+    parts = [p.upper() for p in rest.split("-") if p]
+    script = next((p.title() for p in parts if len(p) == 4), None)
+    if script is None:
+        script = "Hant" if any(p in ("TW", "HK", "MO") for p in parts) else "Hans"
+    return script
+
+
 def to_tag(locale: Locale) -> str:
     """Babel's `fr_CA` as the BCP 47 tag `fr-CA`."""
     return str(locale).replace("_", "-")
@@ -111,15 +120,25 @@ class Localiser:
         Each preference is tried in turn, exactly and then as its language alone (a
         reader of fr-BE prefers fr to a second choice of de). `*` accepts any language:
         reached in order, it is answered with English, the source of every text.
+        Simplified Chinese is never served to a reader of Traditional Chinese (zh-TW, zh-HK,
+        zh-MO, zh-Hant), not even for a bare `zh` that follows their region.
         """
+        traditional = False  # an earlier preference was Chinese in Traditional characters
         for pref in preferences:
             if not pref:
                 continue
             if pref == "*":
                 return SOURCE_LOCALE
-            chosen = self._match(pref.replace("_", "-"))
+            pref = pref.replace("_", "-")
+            language, _, rest = pref.partition("-")
+            if language.lower() == "zh" and traditional and not rest:
+                # A Taiwanese or Hong Kong browser sends "zh-TW, zh;q=0.9": its bare "zh"
+                # means Chinese as the reader's region writes it, not Simplified.
+                continue
+            chosen = self._match(pref)
             if chosen:
                 return chosen
+            traditional = traditional or (language.lower() == "zh" and _chinese_script(rest) == "Hant")
         return SOURCE_LOCALE
 
     def _match(self, pref: str) -> str | None:
@@ -147,12 +166,7 @@ class Localiser:
 
     def _chinese(self, rest: str) -> str | None:
         """Simplified Chinese for zh, zh-CN, zh-SG, zh-Hans-*; never for Traditional regions."""
-        parts = [p.upper() for p in rest.split("-") if p]
-        script = next((p.title() for p in parts if len(p) == 4), None)
-        if script is None:
-            traditional = any(p in ("TW", "HK", "MO") for p in parts)
-            script = "Hant" if traditional else "Hans"
-        tag = f"zh-{script}"
+        tag = f"zh-{_chinese_script(rest)}"
         return tag if tag in self.locales else None
 
     def direction(self, tag: str) -> str:

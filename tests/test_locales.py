@@ -8,10 +8,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from babel.messages.extract import extract_from_dir
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from engine import load_snapshot
+from engine.coverage import required_messages
 from engine.localise import Localiser
 from engine.render import render_decision
 
@@ -171,3 +174,111 @@ def test_every_duration_is_words_in_every_locale(localiser, tag):
         for business in (False, True):
             text = localiser.duration(tag, iso, business_days=business)
             assert "duration" not in text and text.strip(), (tag, iso, text)
+
+
+# -- the vendor's name and the catalogue headers -----------------------------------------
+
+
+def test_no_end_user_text_names_the_vendor(snap):
+    """rightsgate is our product's name, not something the person needs to read."""
+    english = [text for _context, text in required_messages(snap.ruleset)]
+    assert not [t for t in english if "rightsgate" in t.lower()]
+    for path in PO_FILES:
+        named = [m.context for m in _read(path) if m.id and any(
+            "rightsgate" in s.lower() for s in (m.string if isinstance(m.string, tuple) else (m.string,)))]
+        assert not named, (path.parent.parent.name, named)
+
+
+# Text that `pybabel init` leaves for a person to replace.
+TEMPLATE_TEXT = ("PROJECT", "VERSION", "ORGANIZATION", "FULL NAME", "FIRST AUTHOR", "EMAIL@ADDRESS",
+                 "LANGUAGE <LL@li.org>", "YEAR-MO-DA")
+# GNU gettext and CLDR give Indonesian and Malay one plural form; Babel's table falls back to two.
+ONE_PLURAL_FORM = {"id", "ms"}
+
+
+@pytest.mark.parametrize("path", PO_FILES, ids=lambda p: p.parent.parent.name)
+def test_catalogue_header_is_filled_in(path):
+    name = path.parent.parent.name
+    raw = path.read_text(encoding="utf-8")
+    header = raw[:raw.index("\n\n")]
+    assert not [t for t in TEMPLATE_TEXT if t in header]
+    assert f'"Language: {name}\\n"' in header
+    catalog = _read(path)
+    assert catalog.project == "rightsgate"
+    assert catalog.language_team.startswith(Locale.parse(name).english_name.split(" (")[0])
+    assert "@" in catalog.msgid_bugs_address
+    plural = get_plural(name)
+    expected = (1, "0") if name in ONE_PLURAL_FORM else (plural.num_plurals, plural.plural_expr)
+    assert (catalog.num_plurals, catalog.plural_expr) == expected
+
+
+# -- negotiation over HTTP: the variant served and Content-Language -----------------------
+
+SHIPPED = ["en", "en-US", "bg", "cs", "da", "de", "de-CH", "el", "es", "es-419", "et", "fi", "fr", "fr-CA",
+           "ga", "hr", "hu", "is", "it", "lt", "lv", "mt", "nb", "nl", "pl", "pt", "pt-BR", "ro", "sk", "sl",
+           "sv", "ja", "ko", "zh-Hans", "hi", "id", "th", "vi", "tr", "ms", "he", "ar"]
+
+
+def test_the_42_languages_are_shipped(localiser):
+    assert sorted(localiser.locales) == sorted(SHIPPED)
+    assert len(SHIPPED) == 42
+
+
+def _served(client, accept_language: str | None = None, locale: str | None = None) -> str:
+    params = {"jurisdiction": "DE", "age": 30}
+    if locale is not None:
+        params["locale"] = locale
+    headers = {"Accept-Language": accept_language} if accept_language is not None else {}
+    response = client.get("/v1/decision", query_string=params, headers=headers)
+    assert response.status_code == 200
+    assert response.get_json()["locale"] == response.headers["Content-Language"]
+    return response.headers["Content-Language"]
+
+
+@pytest.mark.parametrize("tag", SHIPPED)
+def test_every_shipped_tag_is_served_exactly(client, tag):
+    assert _served(client, accept_language=tag) == tag
+    assert _served(client, locale=tag) == tag
+    assert _served(client, accept_language=f"{tag}, en;q=0.5") == tag
+
+
+@pytest.mark.parametrize(("asked", "served"), [
+    ("fr-CH", "fr"), ("fr-BE", "fr"), ("de-AT", "de"), ("de-LI", "de"),
+    ("de-CH", "de-CH"), ("de-ch", "de-CH"),
+    ("pt-PT", "pt"), ("pt-BR", "pt-BR"), ("pt-br", "pt-BR"), ("pt-AO", "pt"),
+    ("es-MX", "es-419"), ("es-US", "es-419"), ("es-AR", "es-419"), ("es-419", "es-419"), ("es-ES", "es"),
+    ("zh-CN", "zh-Hans"), ("zh", "zh-Hans"), ("zh-SG", "zh-Hans"), ("zh-Hans-HK", "zh-Hans"),
+    ("zh-TW", "en"), ("zh-HK", "en"), ("zh-MO", "en"), ("zh-Hant", "en"), ("zh-Hant-CN", "en"),
+    ("no", "nb"), ("nn", "nb"), ("nb", "nb"), ("nb-NO", "nb"), ("nn-NO", "nb"), ("no-NO", "nb"),
+    ("en-GB", "en"), ("en-AU", "en"), ("en-US", "en-US"), ("fr-CA", "fr-CA"), ("fr_CA", "fr-CA"),
+])
+def test_regional_neighbours(client, asked, served):
+    assert _served(client, accept_language=asked) == served
+    assert _served(client, locale=asked) == served
+
+
+@pytest.mark.parametrize(("accept_language", "served"), [
+    # Chrome's default in Taiwan and Hong Kong: the bare zh after the region is Traditional too.
+    ("zh-TW,zh;q=0.9,en-US;q=0.8,en;q=0.7", "en-US"),
+    ("zh-HK,zh;q=0.9", "en"),
+    ("zh-Hant, zh;q=0.8, ja;q=0.5", "ja"),
+    # A Simplified reader still gets Simplified, whatever follows.
+    ("zh-CN,zh;q=0.9,en;q=0.8", "zh-Hans"),
+    ("zh,zh-TW;q=0.5", "zh-Hans"),
+    # The first preference a shipped variant answers wins over a later exact tag.
+    ("es-MX, es;q=0.9", "es-419"),
+    ("pt-PT, pt-BR;q=0.9", "pt"),
+    ("fr-CH, fr-CA;q=0.9", "fr"),
+])
+def test_preference_lists(client, accept_language, served):
+    assert _served(client, accept_language=accept_language) == served
+
+
+@pytest.mark.parametrize("path", PO_FILES, ids=lambda p: p.parent.parent.name)
+def test_every_catalogue_has_a_style_guide(path):
+    """Register decided once, the statute's vocabulary, and where the guide is unsure."""
+    guide = path.parent.parent / "STYLE.md"
+    assert guide.is_file()
+    text = guide.read_text(encoding="utf-8")
+    assert "## Register (decided once)" in text
+    assert "|---|" in text  # the vocabulary table
