@@ -86,7 +86,7 @@ SPECIALS = {"dev_zero_symlink": ("frameworks/zero.yaml", None, "not a regular fi
             "named_pipe": ("frameworks/pipe.yaml", None, "not a regular file")}
 
 
-def await_refusal(tail, pids: set[int], timeout: float = 30) -> dict[int, dict]:
+def await_refusal(tail, pids: set[int], timeout: float = 90) -> dict[int, dict]:
     deadline = time.monotonic() + timeout
     seen: dict[int, dict] = {}
     while set(seen) != pids:
