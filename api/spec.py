@@ -111,7 +111,14 @@ def _reference_op(summary: str, schema: str, description: str) -> dict[str, Any]
 def _paths() -> dict[str, dict[str, Any]]:
     decision_doc = ("Answers from the precomputed decision table of the active rule set. `age` or "
                     "`birthdate` (not both); `gpc` or the `Sec-GPC: 1` header; `locale` or "
-                    "Accept-Language. GET and POST answer byte-for-byte the same for the same input.")
+                    "Accept-Language. GET and POST answer byte-for-byte the same for the same input. "
+                    "Without `jurisdiction`, the DEFAULT regime answers, unless the operator trusts an "
+                    "edge's geolocation headers (`RIGHTSGATE_TRUSTED_GEO_HEADERS`: Cloudflare's "
+                    "`CF-IPCountry` + `CF-Region-Code`, CloudFront's `CloudFront-Viewer-Country` + "
+                    "`CloudFront-Viewer-Country-Region`, or Vercel's `X-Vercel-IP-Country` + "
+                    "`X-Vercel-IP-Country-Region`): then they locate the person (`matched: edge_header`, "
+                    "`Vary` names them), and a request they do not locate (no header, `XX`, `T1`) is a "
+                    "422 naming `jurisdiction`.")
     return {
         "/v1/decision": {
             "get": {
