@@ -53,7 +53,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["RIGHTSGATE_STATE_DIR"],
         ServingSettings(app.config["RIGHTSGATE_CACHE_SIZE"], app.config["RIGHTSGATE_DECISION_MAX_AGE"],
                         app.config["RIGHTSGATE_META_MAX_AGE"],
-                        geo=app.config["RIGHTSGATE_TRUSTED_GEO_HEADERS"]),
+                        app.config["RIGHTSGATE_DECISION_STALE_WHILE_REVALIDATE"],
+                        app.config["RIGHTSGATE_TRUSTED_GEO_HEADERS"]),
         bundle_dir=app.config["RIGHTSGATE_BUNDLE_DIR"],
     )
     app.extensions[EXTENSION] = reloader

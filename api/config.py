@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     # Cache-Control max-age (seconds) of decisions and of the reference endpoints.
     "RIGHTSGATE_DECISION_MAX_AGE": 300,
     "RIGHTSGATE_META_MAX_AGE": 300,
+    # Cache-Control stale-while-revalidate (seconds) of the decisions shared caches may keep
+    # (those without age or birthdate); 0 leaves it out.
+    "RIGHTSGATE_DECISION_STALE_WHILE_REVALIDATE": 60,
     # The edge whose geolocation headers locate a request without `jurisdiction`
     # (cloudflare, cloudfront, vercel); off: no header is ever trusted (api.geo).
     "RIGHTSGATE_TRUSTED_GEO_HEADERS": "off",
@@ -58,6 +61,7 @@ _ENV_KEYS = (
     "RIGHTSGATE_CACHE_SIZE",
     "RIGHTSGATE_DECISION_MAX_AGE",
     "RIGHTSGATE_META_MAX_AGE",
+    "RIGHTSGATE_DECISION_STALE_WHILE_REVALIDATE",
     "RIGHTSGATE_TRUSTED_GEO_HEADERS",
 )
 
@@ -107,7 +111,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     settings["RIGHTSGATE_RELOAD_INTERVAL"] = _number(
         "RIGHTSGATE_RELOAD_INTERVAL", settings["RIGHTSGATE_RELOAD_INTERVAL"], float, 0)
     for key in ("RIGHTSGATE_CACHE_SIZE", "RIGHTSGATE_DECISION_MAX_AGE", "RIGHTSGATE_META_MAX_AGE",
-                "MAX_CONTENT_LENGTH"):
+                "RIGHTSGATE_DECISION_STALE_WHILE_REVALIDATE", "MAX_CONTENT_LENGTH"):
         settings[key] = _number(key, settings[key], int, 0)
     geo = settings["RIGHTSGATE_TRUSTED_GEO_HEADERS"]
     if geo is None or isinstance(geo, str):  # a GeoHeaders passed in by a caller is kept

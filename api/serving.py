@@ -19,8 +19,11 @@ path, each keyed here and nowhere else:
   its Resolution.
 
 `decide_query` / `decide_body` / `reference` take raw input and return an `Answer`:
-ready bytes and headers (ETag, Cache-Control, Vary, Content-Language). A decision
-located by the trusted edge's headers (api.geo) varies on them too. `conditional`
+ready bytes and headers (ETag, Cache-Control, Vary, Content-Language). A decision asked
+without age or birthdate is the same for everyone who sends the same request, so it is
+`public` (shared caches and CDNs may keep it, with stale-while-revalidate); one with an
+age stays `private`. One located by the edge's headers (api.geo) varies on them too.
+`conditional`
 turns an Answer into status, headers and body for a request's If-None-Match; the
 Flask views and the WSGI front (api.front) both use it, so they cannot differ.
 bench/inprocess.py times these same methods.
@@ -116,6 +119,7 @@ class ServingSettings:
     cache_size: int = 2048
     decision_max_age: int = 300
     meta_max_age: int = 300
+    decision_stale_while_revalidate: int = 60  # for the decisions shared caches may keep
     geo: GeoHeaders | None = None  # the trusted edge's geolocation headers (None: trust none)
 
 
@@ -279,7 +283,10 @@ class Serving:
         self.places: dict[str | None, Resolution | InvalidJurisdiction] = {}
         self.edge_places: dict[tuple[str | None, str | None], Resolution] = {}
         self.counters = _Counters()
-        self._decision_cc = f"private, max-age={self.settings.decision_max_age}"
+        max_age, swr = self.settings.decision_max_age, self.settings.decision_stale_while_revalidate
+        # With an age (or birthdate) the answer is about one person: only their browser keeps it.
+        self._private_cc = f"private, max-age={max_age}"
+        self._public_cc = f"public, max-age={max_age}" + (f", stale-while-revalidate={swr}" if swr else "")
         geo = self.settings.geo
         self._edge_vary = f"{DECISION_VARY}, {geo.vary}" if geo is not None else DECISION_VARY
         self._reference_cc = f"public, max-age={self.settings.meta_max_age}"
@@ -488,13 +495,15 @@ class Serving:
         except DateNotModelled as error:
             raise validation_problem([FieldError("as_of", location, str(error))]) from None
         as_of = args.as_of.isoformat()
-        # `matched` tells an edge-located answer (its own Vary) from one that named its place.
+        # The class key's age band tells "no age" (shared: public) from an age (private),
+        # and `matched` an edge-located answer (its own Vary) from one that named its place.
         key = ("decision", class_key, resolution.requested, resolution.matched, tag, as_of, gpc)
         answer = self.bodies.get(key)
         if answer is None:
             template = self._decision_template(class_key, tag)
             body = template.fill(resolution.requested, resolution.matched, as_of)
-            answer = self._answer(body, key, self._decision_cc, vary, tag, resolution.code)
+            cache_control = self._public_cc if args.age is None else self._private_cc
+            answer = self._answer(body, key, cache_control, vary, tag, resolution.code)
             self.bodies.put(key, answer)
         return answer
 

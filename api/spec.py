@@ -35,7 +35,10 @@ notices apply, with their words in the person's language.
   problem URIs below; `errors` lists each bad field as `{"field", "in", "message"}`.
 * **Caching**: responses carry a strong `ETag` (the ruleset version, then a digest of the
   normalised request and served locale), `Cache-Control`, `Vary` and `Content-Language`;
-  send `If-None-Match` to get `304 Not Modified`.
+  send `If-None-Match` to get `304 Not Modified`. A decision asked without `age` or
+  `birthdate` is the same for everyone who sends that request: `Cache-Control: public,
+  max-age=..., stale-while-revalidate=...`, so a CDN or proxy may keep it; with either it
+  is `private`.
 * **CORS** is closed unless the operator allows origins (`RIGHTSGATE_CORS_ORIGINS`).
 
 Problem types:
