@@ -11,7 +11,7 @@ reading, the fast path), responses (response schemas), problems and errors
 (problem+json), etag (validators), negotiation (language, Accept), reload (watch
 files, ask the Serving for a successor, keep the last good set), front (answers
 remembered decisions before Flask), geo (a place from a trusted edge's headers),
-logging (request log), cors, security
+export (`rightsgate export`: the static export), logging (request log), cors, security
 (headers, no debug), spec (OpenAPI), views/ (thin).
 """
 
