@@ -10,7 +10,8 @@ rule set, words, caches), config (settings), arguments (request schemas, body
 reading, the fast path), responses (response schemas), problems and errors
 (problem+json), etag (validators), negotiation (language, Accept), reload (watch
 files, ask the Serving for a successor, keep the last good set), front (answers
-remembered decisions before Flask), logging (request log), cors, security
+remembered decisions before Flask), geo (a place from a trusted edge's headers),
+export (`rightsgate export`: the static export), logging (request log), cors, security
 (headers, no debug), spec (OpenAPI), views/ (thin).
 """
 
@@ -51,7 +52,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["RIGHTSGATE_RELOAD_INTERVAL"],
         app.config["RIGHTSGATE_STATE_DIR"],
         ServingSettings(app.config["RIGHTSGATE_CACHE_SIZE"], app.config["RIGHTSGATE_DECISION_MAX_AGE"],
-                        app.config["RIGHTSGATE_META_MAX_AGE"]),
+                        app.config["RIGHTSGATE_META_MAX_AGE"],
+                        app.config["RIGHTSGATE_DECISION_STALE_WHILE_REVALIDATE"],
+                        app.config["RIGHTSGATE_TRUSTED_GEO_HEADERS"]),
         bundle_dir=app.config["RIGHTSGATE_BUNDLE_DIR"],
         activate_failing_cases=app.config["RIGHTSGATE_ACTIVATE_FAILING_CASES"],
     )

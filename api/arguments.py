@@ -141,8 +141,9 @@ _LOCALE_CHECKS = [
 DOCS = {
     "jurisdiction": {
         "description": "ISO 3166-1 alpha-2 (DE), ISO 3166-2 (US-CA, CA-QC) or alias (UK, EL, EEA, EU, "
-                       "California); case-insensitive, `_` = `-`. Missing or not modelled (BR, US-TX) "
-                       "-> the DEFAULT regime. `CA` is Canada.",
+                       "California); case-insensitive, `_` = `-`. Not modelled (ZW) -> the DEFAULT "
+                       "regime. Missing -> the DEFAULT regime, or, when the operator trusts an edge's "
+                       "geolocation headers, the place they name (`matched: edge_header`). `CA` is Canada.",
         "example": "DE",
     },
     "age": {"description": "Age in whole years, 0-130. Not together with birthdate.", "example": 15},

@@ -13,6 +13,8 @@ from typing import Any
 
 from engine.localise import DEFAULT_LOCALES_DIR
 
+from .geo import trusted_geo_headers
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES_DIR = REPO_ROOT / "rules"
 # Inside the checkout (gitignored), so nothing outside the repo is written by default.
@@ -41,6 +43,12 @@ DEFAULTS: dict[str, Any] = {
     # Cache-Control max-age (seconds) of decisions and of the reference endpoints.
     "RIGHTSGATE_DECISION_MAX_AGE": 300,
     "RIGHTSGATE_META_MAX_AGE": 300,
+    # Cache-Control stale-while-revalidate (seconds) of the decisions shared caches may keep
+    # (those without age or birthdate); 0 leaves it out.
+    "RIGHTSGATE_DECISION_STALE_WHILE_REVALIDATE": 60,
+    # The edge whose geolocation headers locate a request without `jurisdiction`
+    # (cloudflare, cloudfront, vercel); off: no header is ever trusted (api.geo).
+    "RIGHTSGATE_TRUSTED_GEO_HEADERS": "off",
     # 64 KiB is far more than a decision request needs and bounds what we buffer.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "JSON_SORT_KEYS": False,
@@ -57,6 +65,8 @@ _ENV_KEYS = (
     "RIGHTSGATE_CACHE_SIZE",
     "RIGHTSGATE_DECISION_MAX_AGE",
     "RIGHTSGATE_META_MAX_AGE",
+    "RIGHTSGATE_DECISION_STALE_WHILE_REVALIDATE",
+    "RIGHTSGATE_TRUSTED_GEO_HEADERS",
 )
 
 
@@ -116,10 +126,16 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     settings["RIGHTSGATE_RELOAD_INTERVAL"] = _number(
         "RIGHTSGATE_RELOAD_INTERVAL", settings["RIGHTSGATE_RELOAD_INTERVAL"], float, 0)
     for key in ("RIGHTSGATE_CACHE_SIZE", "RIGHTSGATE_DECISION_MAX_AGE", "RIGHTSGATE_META_MAX_AGE",
-                "MAX_CONTENT_LENGTH"):
+                "RIGHTSGATE_DECISION_STALE_WHILE_REVALIDATE", "MAX_CONTENT_LENGTH"):
         settings[key] = _number(key, settings[key], int, 0)
     settings["RIGHTSGATE_ACTIVATE_FAILING_CASES"] = _switch(
         "RIGHTSGATE_ACTIVATE_FAILING_CASES", settings["RIGHTSGATE_ACTIVATE_FAILING_CASES"])
+    geo = settings["RIGHTSGATE_TRUSTED_GEO_HEADERS"]
+    if geo is None or isinstance(geo, str):  # a GeoHeaders passed in by a caller is kept
+        try:
+            settings["RIGHTSGATE_TRUSTED_GEO_HEADERS"] = trusted_geo_headers(geo)
+        except ValueError as error:
+            raise ConfigError(f"RIGHTSGATE_TRUSTED_GEO_HEADERS: {error}") from None
     settings["RIGHTSGATE_CORS_ORIGINS"] = _origins(settings["RIGHTSGATE_CORS_ORIGINS"])
     # Never debug: the werkzeug debugger is a remote shell and tracebacks leak internals.
     settings["DEBUG"] = False

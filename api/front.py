@@ -77,14 +77,15 @@ class DecisionFront:
         serving = reloader.serving
         gpc, languages = environ.get("HTTP_SEC_GPC"), environ.get("HTTP_ACCEPT_LANGUAGE")
         if method == "GET":
-            answer = serving.remembered(QUERY, environ.get("QUERY_STRING", "").encode("latin-1"),
-                                        gpc, languages)
+            query = environ.get("QUERY_STRING", "").encode("latin-1")
+            answer = serving.remembered(QUERY, query, gpc, languages,
+                                        serving.edge_input(QUERY, query, environ))
         else:
             raw = self._body(environ)
             if raw is None:
                 return self.app(environ, start_response)
             environ["wsgi.input"] = io.BytesIO(raw)  # Flask reads it again if it answers
-            answer = serving.remembered(BODY, raw, gpc, languages)
+            answer = serving.remembered(BODY, raw, gpc, languages, serving.edge_input(BODY, raw, environ))
         if answer is None:
             return self.app(environ, start_response)
         try:

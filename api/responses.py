@@ -20,6 +20,7 @@ from engine.model import (
     MECHANISMS,
 )
 
+from .geo import MATCHED as EDGE_MATCHED
 from .problems import PROBLEM_TYPES
 
 BASES = ("law", "policy")
@@ -45,8 +46,11 @@ class JurisdictionSchema(Schema):
     frameworks_text = fields.String(required=True, metadata=_doc("The frameworks' titles as one list"))
     path = fields.List(fields.String(), required=True,
                        metadata=_doc("From the region down", example=["EEA", "DE"]))
-    matched = fields.String(required=True, validate=validate.OneOf(MATCH_KINDS),
-                            metadata=_doc("How the request was matched"))
+    matched = fields.String(required=True, validate=validate.OneOf((*MATCH_KINDS, EDGE_MATCHED)),
+                            metadata=_doc("How the request was matched: subdivision, country, alias, "
+                                          "region, territory, default; edge_header when no jurisdiction "
+                                          "was sent and the trusted edge's geolocation headers located "
+                                          "the request (`requested` is then null)"))
 
 
 class RulesetRefSchema(Schema):

@@ -5,7 +5,8 @@ precomputed decisions), the Localiser (the words), and every cache of the reques
 path, each keyed here and nowhere else:
 
 - `answers` (AnswerMemo): raw request input -> finished Answer. A request whose raw
-  input (query string or body bytes, Sec-GPC, Accept-Language) was answered before
+  input (query string or body bytes, Sec-GPC, Accept-Language, and the trusted edge's
+  geolocation headers when its answer may depend on them) was answered before
   skips parsing entirely. Answers without an `as_of` are today's, so it holds one
   UTC day. Only successful answers are kept, and only for inputs up to
   MAX_MEMO_INPUT bytes.
@@ -14,9 +15,15 @@ path, each keyed here and nowhere else:
   with holes for the three request-specific values (`requested`, `matched`,
   `as_of`), so a new birthdate or date in a known class costs a join, not a render.
 - `languages`: (the caller's language preferences) -> served locale tag.
+- `places` / `edge_places`: a jurisdiction as sent / the edge's (country, region) ->
+  its Resolution.
 
 `decide_query` / `decide_body` / `reference` take raw input and return an `Answer`:
-ready bytes and headers (ETag, Cache-Control, Vary, Content-Language). `conditional`
+ready bytes and headers (ETag, Cache-Control, Vary, Content-Language). A decision asked
+without age or birthdate is the same for everyone who sends the same request, so it is
+`public` (shared caches and CDNs may keep it, with stale-while-revalidate); one with an
+age stays `private`. One located by the edge's headers (api.geo) varies on them too.
+`conditional`
 turns an Answer into status, headers and body for a request's If-None-Match; the
 Flask views and the WSGI front (api.front) both use it, so they cannot differ.
 bench/inprocess.py times these same methods.
@@ -36,7 +43,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from time import time as _now
@@ -63,6 +70,8 @@ from .arguments import (
 )
 from .errors import ApiProblem, FieldError, validation_problem
 from .etag import JSON_MIMETYPE, CachedBody, make_etag
+from .geo import MATCHED as EDGE_MATCHED
+from .geo import GeoHeaders, Unlocated, edge_jurisdiction
 from .negotiation import language_preferences
 from .responses import CatalogSchema, DecisionSchema, JurisdictionsSchema, LocalesSchema
 
@@ -74,6 +83,8 @@ MAX_MEMO_INPUT = 1024
 MAX_LANGUAGE_MEMO = 4096
 # The memo keys' first member: which kind of raw input the rest is.
 QUERY, BODY = 0, 1
+# The trusted edge's raw (country, region) header values, when an answer may depend on them.
+Edge = tuple[str | None, str | None] | None
 
 QUERY_SCHEMA = DecisionQuerySchema()
 BODY_SCHEMA = DecisionBodySchema()
@@ -81,6 +92,9 @@ RESPONSE_SCHEMA = DecisionSchema()
 REFERENCE_SCHEMAS = {"jurisdictions": JurisdictionsSchema(), "catalog": CatalogSchema(),
                      "locales": LocalesSchema()}
 _EXPLICIT_AS_OF = re.compile(rb"(?:^|&)as_of=[^&]")
+# A query naming a jurisdiction this plainly is answered for it, whatever the edge says
+# (a value starting with a letter or digit is never blank; repeated, it is a 422).
+_NAMED_JURISDICTION = re.compile(rb"(?:^|&)jurisdiction=[A-Za-z0-9]")
 
 
 def encode(data: Any) -> bytes:
@@ -105,6 +119,8 @@ class ServingSettings:
     cache_size: int = 2048
     decision_max_age: int = 300
     meta_max_age: int = 300
+    decision_stale_while_revalidate: int = 60  # for the decisions shared caches may keep
+    geo: GeoHeaders | None = None  # the trusted edge's geolocation headers (None: trust none)
 
 
 @dataclass(frozen=True)
@@ -265,8 +281,14 @@ class Serving:
         self.templates: dict[tuple, Template] = {}
         self.languages: dict[tuple[str | None, str | None], str] = {}
         self.places: dict[str | None, Resolution | InvalidJurisdiction] = {}
+        self.edge_places: dict[tuple[str | None, str | None], Resolution] = {}
         self.counters = _Counters()
-        self._decision_cc = f"private, max-age={self.settings.decision_max_age}"
+        max_age, swr = self.settings.decision_max_age, self.settings.decision_stale_while_revalidate
+        # With an age (or birthdate) the answer is about one person: only their browser keeps it.
+        self._private_cc = f"private, max-age={max_age}"
+        self._public_cc = f"public, max-age={max_age}" + (f", stale-while-revalidate={swr}" if swr else "")
+        geo = self.settings.geo
+        self._edge_vary = f"{DECISION_VARY}, {geo.vary}" if geo is not None else DECISION_VARY
         self._reference_cc = f"public, max-age={self.settings.meta_max_age}"
 
     @property
@@ -314,7 +336,7 @@ class Serving:
         if not new_words:
             nxt.languages = self.languages
         if nxt.snapshot is self.snapshot:
-            nxt.places = self.places
+            nxt.places, nxt.edge_places = self.places, self.edge_places
         return nxt
 
     def prerender(self, previous: Serving, stop: threading.Event | None = None,
@@ -347,25 +369,36 @@ class Serving:
 
     # -- decisions -----------------------------------------------------------------
 
+    def edge_input(self, kind: int, raw: bytes, environ: Mapping[str, Any]) -> Edge:
+        """The trusted edge's (country, region) headers of a request whose answer may depend
+        on them; None when no edge is trusted or the query plainly names a jurisdiction."""
+        geo = self.settings.geo
+        if geo is None or (kind == QUERY and _NAMED_JURISDICTION.search(raw) is not None):
+            return None
+        return geo.read(environ)
+
     def remembered(self, kind: int, raw: bytes, gpc_header: str | None,
-                   accept_language: str | None) -> Answer | None:
-        """The remembered answer for this raw input, or None (the WSGI front's question)."""
+                   accept_language: str | None, edge: Edge = None) -> Answer | None:
+        """The remembered answer for this raw input, or None (the WSGI front's question).
+
+        `edge` is what `edge_input` says about the request."""
         answers = self.answers
         if not answers.starts <= _now() < answers.ends:
             return None
-        found = answers.get((kind, raw, gpc_header, accept_language))
+        found = answers.get((kind, raw, gpc_header, accept_language, edge))
         if found is not None:
             answers.hits += 1
         return found
 
     def decide_query(self, query_string: bytes, gpc_header: str | None, accept_language: str | None,
-                     parsed: Callable[[], MultiDict] | None = None) -> Answer:
+                     parsed: Callable[[], MultiDict] | None = None, edge: Edge = None) -> Answer:
         """Answer GET /v1/decision from its raw query string and headers, or raise an ApiProblem.
 
         `parsed` returns the query as werkzeug parsed it (the view passes `request.args`
-        lazily); by default it is parsed here, when the fast path cannot answer.
+        lazily); by default it is parsed here, when the fast path cannot answer. `edge` is
+        what `edge_input` says about the request.
         """
-        key = (QUERY, query_string, gpc_header, accept_language)
+        key = (QUERY, query_string, gpc_header, accept_language, edge)
         found = self.remembered(*key)
         if found is not None:
             return found
@@ -380,16 +413,18 @@ class Serving:
             with self._also_checking_jurisdiction(query.get("jurisdiction"), "query"):
                 args = load_query(QUERY_SCHEMA, query)
             explicit = bool(query.get("as_of"))
-        answer = self._decision(args, gpc_header, accept_language, "query")
+        answer = self._decision(args, gpc_header, accept_language, "query", edge)
         self._remember(key, answer, day, args, explicit)
         return answer
 
-    def decide_body(self, raw: bytes, gpc_header: str | None, accept_language: str | None) -> Answer:
+    def decide_body(self, raw: bytes, gpc_header: str | None, accept_language: str | None,
+                    edge: Edge = None) -> Answer:
         """Answer POST /v1/decision from its raw JSON body and headers, or raise an ApiProblem.
 
-        The caller has checked Content-Type, Content-Encoding and the size limit.
+        The caller has checked Content-Type, Content-Encoding and the size limit. `edge` is
+        what `edge_input` says about the request.
         """
-        key = (BODY, raw, gpc_header, accept_language)
+        key = (BODY, raw, gpc_header, accept_language, edge)
         found = self.remembered(*key)
         if found is not None:
             return found
@@ -402,7 +437,7 @@ class Serving:
             self.counters.schema_path += 1
             with self._also_checking_jurisdiction(data.get("jurisdiction"), "body"):
                 args = load_body(BODY_SCHEMA, data)
-        answer = self._decision(args, gpc_header, accept_language, "body")
+        answer = self._decision(args, gpc_header, accept_language, "body", edge)
         self._remember(key, answer, day, args, data.get("as_of") is not None)
         return answer
 
@@ -419,7 +454,7 @@ class Serving:
                   explicit_as_of: bool) -> None:
         # Without an explicit as_of the answer is for today_utc(), which must be the memo's
         # day (it can differ if the request straddled midnight).
-        size = len(key[1]) + len(key[2] or "") + len(key[3] or "")
+        size = len(key[1]) + len(key[2] or "") + len(key[3] or "") + sum(len(v or "") for v in key[4] or ())
         if size <= MAX_MEMO_INPUT and (explicit_as_of or args.as_of.toordinal() - EPOCH_ORDINAL == day):
             self.answers.remember(key, answer, day)
 
@@ -439,29 +474,60 @@ class Serving:
             raise
 
     def _decision(self, args: DecisionArgs, gpc_header: str | None, accept_language: str | None,
-                  location: str) -> Answer:
+                  location: str, edge: Edge = None) -> Answer:
         """Look up, localise and serialise the decision for validated `args` (cached)."""
         snapshot = self.snapshot
         gpc = args.gpc or (gpc_header or "").strip() == "1"
-        resolution = self.places.get(args.jurisdiction)
-        if resolution is None:
-            resolution = self._resolve(args.jurisdiction)
-        if type(resolution) is not Resolution:
-            raise validation_problem([FieldError("jurisdiction", location, str(resolution))])
+        geo = self.settings.geo
+        vary = DECISION_VARY
+        if geo is not None and (args.jurisdiction is None or not args.jurisdiction.strip()):
+            resolution = self._edge_resolution(geo, edge or (None, None), location)
+            vary = self._edge_vary
+        else:
+            resolution = self.places.get(args.jurisdiction)
+            if resolution is None:
+                resolution = self._resolve(args.jurisdiction)
+            if type(resolution) is not Resolution:
+                raise validation_problem([FieldError("jurisdiction", location, str(resolution))])
         tag = self.served_locale(args.locale, accept_language)
         try:
             class_key = snapshot.class_key(resolution.code, args.age, gpc, args.as_of, args.context)
         except DateNotModelled as error:
             raise validation_problem([FieldError("as_of", location, str(error))]) from None
         as_of = args.as_of.isoformat()
+        # The class key's age band tells "no age" (shared: public) from an age (private),
+        # and `matched` an edge-located answer (its own Vary) from one that named its place.
         key = ("decision", class_key, resolution.requested, resolution.matched, tag, as_of, gpc)
         answer = self.bodies.get(key)
         if answer is None:
             template = self._decision_template(class_key, tag)
             body = template.fill(resolution.requested, resolution.matched, as_of)
-            answer = self._answer(body, key, self._decision_cc, DECISION_VARY, tag, resolution.code)
+            cache_control = self._public_cc if args.age is None else self._private_cc
+            answer = self._answer(body, key, cache_control, vary, tag, resolution.code)
             self.bodies.put(key, answer)
         return answer
+
+    def _edge_resolution(self, geo: GeoHeaders, edge: tuple[str | None, str | None],
+                         location: str) -> Resolution:
+        """Where the trusted edge's headers place the request, or a 422 problem (api.geo)."""
+        found = self.edge_places.get(edge)
+        if found is None:
+            try:
+                place = self.snapshot.resolve(edge_jurisdiction(geo, edge[0], edge[1]))
+            except Unlocated as unlocated:
+                errors = [FieldError("jurisdiction", location, f"missing, and {unlocated.why}; "
+                                                               "send jurisdiction")]
+                if unlocated.header is not None:
+                    errors.append(FieldError(unlocated.header, "header", unlocated.problem or "invalid"))
+                raise validation_problem(errors) from None
+            except InvalidJurisdiction:  # a well-formed code always resolves; kept for safety
+                raise validation_problem([FieldError("jurisdiction", location, "missing, and the edge's "
+                                                     "headers name no place; send jurisdiction")]) from None
+            found = Resolution(requested=None, code=place.code, matched=EDGE_MATCHED)
+            if len(self.edge_places) >= MAX_LANGUAGE_MEMO:
+                self.edge_places.clear()
+            self.edge_places[edge] = found
+        return found
 
     def _resolve(self, raw: str | None) -> Resolution | InvalidJurisdiction:
         # Callers send few distinct spellings of a place; remember them, within a bound.

@@ -35,7 +35,10 @@ notices apply, with their words in the person's language.
   problem URIs below; `errors` lists each bad field as `{"field", "in", "message"}`.
 * **Caching**: responses carry a strong `ETag` (the ruleset version, then a digest of the
   normalised request and served locale), `Cache-Control`, `Vary` and `Content-Language`;
-  send `If-None-Match` to get `304 Not Modified`.
+  send `If-None-Match` to get `304 Not Modified`. A decision asked without `age` or
+  `birthdate` is the same for everyone who sends that request: `Cache-Control: public,
+  max-age=..., stale-while-revalidate=...`, so a CDN or proxy may keep it; with either it
+  is `private`.
 * **CORS** is closed unless the operator allows origins (`RIGHTSGATE_CORS_ORIGINS`).
 
 Problem types:
@@ -111,7 +114,14 @@ def _reference_op(summary: str, schema: str, description: str) -> dict[str, Any]
 def _paths() -> dict[str, dict[str, Any]]:
     decision_doc = ("Answers from the precomputed decision table of the active rule set. `age` or "
                     "`birthdate` (not both); `gpc` or the `Sec-GPC: 1` header; `locale` or "
-                    "Accept-Language. GET and POST answer byte-for-byte the same for the same input.")
+                    "Accept-Language. GET and POST answer byte-for-byte the same for the same input. "
+                    "Without `jurisdiction`, the DEFAULT regime answers, unless the operator trusts an "
+                    "edge's geolocation headers (`RIGHTSGATE_TRUSTED_GEO_HEADERS`: Cloudflare's "
+                    "`CF-IPCountry` + `CF-Region-Code`, CloudFront's `CloudFront-Viewer-Country` + "
+                    "`CloudFront-Viewer-Country-Region`, or Vercel's `X-Vercel-IP-Country` + "
+                    "`X-Vercel-IP-Country-Region`): then they locate the person (`matched: edge_header`, "
+                    "`Vary` names them), and a request they do not locate (no header, `XX`, `T1`) is a "
+                    "422 naming `jurisdiction`.")
     return {
         "/v1/decision": {
             "get": {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, date, datetime
+from importlib import metadata
 from pathlib import Path
 
 import click
@@ -66,9 +67,35 @@ rules_dir_argument = click.argument(
     type=click.Path(file_okay=False, path_type=Path))
 
 
-@click.group()
+PLUGIN_GROUP = "rightsgate.commands"
+
+
+class _Commands(click.Group):
+    """The commands below, plus those other packages register under the entry-point group
+    `rightsgate.commands` (pyproject.toml): `export` writes the API's exact bodies, so it
+    lives in api/ (api.export), which engine never imports. A registered command is only
+    imported when it is run (or `--help` lists it), so `validate` and `test` never load it.
+    """
+
+    @staticmethod
+    def _registered() -> dict[str, metadata.EntryPoint]:
+        return {entry.name: entry for entry in metadata.entry_points(group=PLUGIN_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._registered()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            entry = self._registered().get(cmd_name)
+            if entry is not None:
+                command = entry.load()
+        return command
+
+
+@click.group(cls=_Commands)
 def main() -> None:
-    """Check, test and explain rightsgate's privacy rules."""
+    """Check, test, explain and export rightsgate's privacy rules."""
 
 
 @main.command()

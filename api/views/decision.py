@@ -1,6 +1,7 @@
 """GET and POST /v1/decision: what applies to this person, here and now.
 
-The views read what the request carries and hand it to the current Serving
+The views read what the request carries (the trusted edge's geolocation headers
+included, when the operator names an edge: api.geo) and hand it to the current Serving
 (api.serving), which owns parsing, validation, the caches and the rendering.
 """
 
@@ -11,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..arguments import check_json_request, read_body
 from ..errors import FieldError, validation_problem
+from ..serving import BODY, QUERY
 from . import current_serving, respond
 
 bp = Blueprint("decision", __name__, url_prefix="/v1")
@@ -20,8 +22,10 @@ bp = Blueprint("decision", __name__, url_prefix="/v1")
 def get_decision() -> Response:
     """Decide from query parameters."""
     headers = request.headers
-    return respond(current_serving().decide_query(request.query_string, headers.get("Sec-GPC"),
-                                                  headers.get("Accept-Language"), _request_args))
+    serving = current_serving()
+    query = request.query_string
+    return respond(serving.decide_query(query, headers.get("Sec-GPC"), headers.get("Accept-Language"),
+                                        _request_args, serving.edge_input(QUERY, query, request.environ)))
 
 
 @bp.post("/decision")
@@ -36,7 +40,9 @@ def post_decision() -> Response:
     check_json_request(req.mimetype, req.mimetype_params, req.headers.get("Content-Encoding"))
     raw = read_body(req.environ, req.content_length, req.max_content_length, req.get_data)
     headers = req.headers
-    return respond(current_serving().decide_body(raw, headers.get("Sec-GPC"), headers.get("Accept-Language")))
+    serving = current_serving()
+    return respond(serving.decide_body(raw, headers.get("Sec-GPC"), headers.get("Accept-Language"),
+                                       serving.edge_input(BODY, raw, req.environ)))
 
 
 def _request_args() -> MultiDict:
