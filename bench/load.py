@@ -12,7 +12,9 @@ starting server pays (imports excepted: they are timed apart). In that process:
 - reload: load_snapshot again in the now warm process (what the rules watcher does);
 - peak RSS (VmHWM) before and after, and the Snapshot's size: the Python heap it
   keeps alive (tracemalloc, in a separate process because tracing slows loading down);
-- the translations (engine.localise.Localiser), which a server also loads at start.
+- the translations (engine.localise.Localiser), which a server also loads at start;
+- a start from a stored bundle (`python -m bench.load --bundle RULES_DIR BUNDLE_DIR`, after
+  one compile stored it): what a restart, a new worker or a roll-back pays (engine.bundle).
 """
 
 from __future__ import annotations
@@ -111,9 +113,26 @@ def child(rules_dir: str, trace: bool = False) -> dict[str, Any]:
     return out
 
 
-def measure(rules_dir: Path, *, app_root: Path = ROOT, trace: bool = False, timeout: float = 600) -> dict:
-    """Run `child` in a fresh interpreter with `app_root`'s engine; return its JSON."""
+def bundle_child(rules_dir: str, bundle_dir: str) -> dict[str, Any]:
+    """Load the rules through a bundle store, as the server does (imports timed apart)."""
+    started = time.perf_counter()
+    from engine import BundleStore, load_snapshot
+
+    out: dict[str, Any] = {"import_s": time.perf_counter() - started}
+    started = time.perf_counter()
+    snapshot = load_snapshot(rules_dir, BundleStore(Path(bundle_dir)))
+    out["bundle_s"] = time.perf_counter() - started
+    out["from_bundle"] = snapshot.from_bundle
+    out["peak_rss_mib"] = _maxrss_mib()
+    return out
+
+
+def measure(rules_dir: Path, *, app_root: Path = ROOT, trace: bool = False, timeout: float = 600,
+            bundle_dir: Path | None = None) -> dict:
+    """Run `child` (or `bundle_child`) in a fresh interpreter with `app_root`'s engine; return its JSON."""
     cmd = [sys.executable, "-m", "bench.load", "--child", str(rules_dir)] + (["--trace"] if trace else [])
+    if bundle_dir is not None:
+        cmd = [sys.executable, "-m", "bench.load", "--bundle", str(rules_dir), str(bundle_dir)]
     env_path = f"{app_root}:{ROOT}"
     proc = subprocess.run(cmd, cwd=app_root, capture_output=True, text=True, timeout=timeout,
                           env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
@@ -134,6 +153,16 @@ def run(*, smoke: bool, rules_dir: Path = ROOT / "rules", compare_root: Path | N
             runs["before"].append(measure(compare_root / "rules", app_root=compare_root))
     traced = measure(rules_dir, trace=True)
     out: dict[str, Any] = {"repeats": repeats, "traced": traced, "runs": runs}
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="rightsgate-bench-bundles-") as bundles:
+        stored = measure(rules_dir, bundle_dir=Path(bundles))  # compiles and stores
+        loads = [measure(rules_dir, bundle_dir=Path(bundles)) for _ in range(repeats)]
+    assert not stored["from_bundle"] and all(r["from_bundle"] for r in loads)
+    out["bundle"] = {"compile_and_store_s": stored["bundle_s"],
+                     "load_s": statistics.median(r["bundle_s"] for r in loads),
+                     "load_runs_s": [round(r["bundle_s"], 3) for r in loads],
+                     "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in loads)}
     for name, results in runs.items():
         keys = ("import_s", "yaml_floor_s", "load_validate_s", "compile_precompute_s", "total_s", "reload_s",
                 "localiser_s", "peak_rss_increase_mib", "peak_rss_mib", "rss_after_load_mib")
@@ -149,7 +178,9 @@ def run(*, smoke: bool, rules_dir: Path = ROOT / "rules", compare_root: Path | N
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "--child":
+    if len(sys.argv) >= 4 and sys.argv[1] == "--bundle":
+        print(json.dumps(bundle_child(sys.argv[2], sys.argv[3])))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "--child":
         print(json.dumps(child(sys.argv[2], trace="--trace" in sys.argv)))
     else:
         print(json.dumps(run(smoke="--smoke" in sys.argv), indent=1))

@@ -203,12 +203,7 @@ def _changes(code: str, before_at, after_at, contexts: list[str], as_of: date | 
 
 def _merge_contexts(changes: list[Change]) -> list[Change]:
     """Report a change once (context `any`) when school and consumer accounts share it."""
-    keyed: dict[tuple, list[Change]] = {}
-    for change in changes:
-        key = (change.jurisdiction, change.ages, change.gpc, change.as_of, change.what,
-               repr(change.before), repr(change.after))
-        keyed.setdefault(key, []).append(change)
-    return [replace(group[0], context="any") if len(group) > 1 else group[0] for group in keyed.values()]
+    return _merge_across(changes, "context", "any")
 
 
 def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
@@ -284,18 +279,20 @@ def diff_report(old: Snapshot, new: Snapshot) -> DiffReport:
 
 
 def _merge_gpc(changes: list[Change]) -> list[Change]:
-    """Report a change once when it is the same with and without GPC."""
+    """Report a change once (GPC None) when it is the same with and without GPC."""
+    return _merge_across(changes, "gpc", None)
+
+
+def _merge_across(changes: list[Change], attribute: str, both: object) -> list[Change]:
+    """One change, with `attribute` set to `both`, where two differ only in `attribute`."""
     keyed: dict[tuple, list[Change]] = {}
     for change in changes:
-        key = (change.jurisdiction, change.ages, change.as_of, change.context, change.what,
-               repr(change.before), repr(change.after))
+        fields = {**vars(change), attribute: None}
+        key = tuple(repr(fields[name]) for name in sorted(fields))
         keyed.setdefault(key, []).append(change)
-    merged = []
+    merged: list[Change] = []
     for group in keyed.values():
-        if len(group) == 2:
-            merged.append(replace(group[0], gpc=None))
-        else:
-            merged.extend(group)
+        merged += [replace(group[0], **{attribute: both})] if len(group) == 2 else group
     return merged
 
 
