@@ -55,10 +55,11 @@
     .toggle[aria-disabled="true"] { cursor: not-allowed; opacity: .55; }
     .label, .title { font-weight: 600; }
     .state { margin-inline-start: auto; font-size: .875em; color: var(--rightsgate-muted, #57606a); }
-    .description, .note, .details { margin: .35em 0 0; }
-    .choice .description, .choice .note, .choice .details, .choice .badges { padding-inline-start: 1.85em; }
+    .panel p { margin: 0; }
+    .panel .description, .panel .note, .panel .details, .panel .badges { margin-block-start: .3em; }
+    .choice .body { padding-inline-start: 1.85em; } /* under the label: toggle 1.25em + gap .6em */
     .note, .details { font-size: .875em; color: var(--rightsgate-muted, #57606a); }
-    .badges { display: flex; gap: .4em; flex-wrap: wrap; margin: .35em 0 0; }
+    .badges { display: flex; gap: .4em; flex-wrap: wrap; }
     .badge { display: inline-block; font-size: .8em; padding: .1em .55em; border-radius: 999px;
              background: var(--rightsgate-badge-background, #eef1f4);
              color: var(--rightsgate-badge-color, #1f2328); }
@@ -66,7 +67,7 @@
                     color: var(--rightsgate-locked-color, #8a1c12); }
     .badge.gpc { background: var(--rightsgate-gpc-background, #e6f4ea);
                  color: var(--rightsgate-gpc-color, #0f5223); }
-    .gpc-notice { margin: .75em 0 0; padding: .5em .75em; border-radius: var(--rightsgate-radius, 8px);
+    .panel .gpc-notice { margin-block-start: .75em; padding: .5em .75em; border-radius: var(--rightsgate-radius, 8px);
                   background: var(--rightsgate-gpc-background, #e6f4ea);
                   color: var(--rightsgate-gpc-color, #0f5223); }
     .actions { display: flex; gap: .5em; flex-wrap: wrap; justify-content: flex-end; margin-top: 1em; }
@@ -79,7 +80,7 @@
                      color: var(--rightsgate-accent-contrast, #ffffff); }
     a { color: var(--rightsgate-link, #0b57d0); }
     :focus-visible { outline: 3px solid var(--rightsgate-focus, #0b57d0); outline-offset: 2px; }
-    .message { min-block-size: 1.45em; margin: .5em 0 0; }
+    .panel .message { min-block-size: 1.45em; margin-block-start: .5em; }
     .error { color: var(--rightsgate-error, #8a1c12); }
     summary { cursor: pointer; }
   `;
@@ -462,10 +463,11 @@
                        "data-mechanism": item.mechanism },
         h("div", { class: "row" }, input,
           h("label", { for: ids.toggle, part: "label", class: "label", lang }, item.title), state),
-        badges.length ? h("p", { id: ids.badges, class: "badges" }, badges) : null,
-        h("p", { id: ids.text, part: "description", class: "description", lang }, item.text),
-        notes.length ? h("p", { id: ids.note, part: "note", class: "note" }, notes.join(" ")) : null,
-        this.#details(item));
+        h("div", { class: "body" },
+          badges.length ? h("p", { id: ids.badges, class: "badges" }, badges) : null,
+          h("p", { id: ids.text, part: "description", class: "description", lang }, item.text),
+          notes.length ? h("p", { id: ids.note, part: "note", class: "note" }, notes.join(" ")) : null,
+          this.#details(item)));
     }
 
     #details(item) {
