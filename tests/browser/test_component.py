@@ -96,14 +96,18 @@ def setup(tmp_path_factory):
                    "exported": exported, "api": server.base, "manifest": manifest, "server": server}
 
 
-def write_page(setup: dict, name: str, attributes: dict[str, str], integrity: str | None = None) -> str:
+def write_page(setup: dict, name: str, attributes: dict[str, str], integrity: str | None = None,
+               csp: str | None = None) -> str:
     """A page that loads the component as the README says, with `attributes` on the element."""
     manifest = setup["manifest"]
     attrs = " ".join(f'{key}="{html.escape(value)}"' for key, value in attributes.items())
+    policy = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(csp)}">' if csp else ""
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>rightsgate-panel test page</title>
+<html lang="en"><head><meta charset="utf-8"><title>rightsgate-panel test page</title>{policy}
 <script>
-  window.rg = {{events: []}};
+  window.rg = {{events: [], violations: []}};
+  document.addEventListener("securitypolicyviolation", (event) =>
+    window.rg.violations.push(event.violatedDirective + " " + event.blockedURI));
   for (const type of {json.dumps(list(EVENTS))}) {{
     document.addEventListener(type, (event) =>
       window.rg.events.push({{type, detail: JSON.parse(JSON.stringify(event.detail))}}));
@@ -111,7 +115,7 @@ def write_page(setup: dict, name: str, attributes: dict[str, str], integrity: st
 </script>
 <script src="{setup['api']}{manifest['url']}" integrity="{integrity or manifest['integrity']}"
         crossorigin="anonymous"></script>
-<style>body {{ font-family: sans-serif; margin: 1.5rem; background: #f6f8fa; }}</style>
+{"" if csp else "<style>body { font-family: sans-serif; margin: 1.5rem; background: #f6f8fa; }</style>"}
 </head><body><main><h1>Example product</h1>
 <rightsgate-panel {attrs}></rightsgate-panel>
 </main></body></html>
@@ -187,6 +191,17 @@ def test_the_page_pins_the_served_bytes_with_sri(setup, browser):
     browser.get(write_page(setup, "sri-wrong", {"api": setup["api"], "jurisdiction": "DE"}, tampered))
     assert browser.execute_script("return customElements.get('rightsgate-panel') === undefined")
     assert browser.execute_script("return window.rg.events.length") == 0
+
+
+def test_a_strict_page_policy_needs_only_the_apis_origin(setup, browser):
+    """The component injects no inline style or script: a page whose CSP allows scripts and
+    connections to the API's origin only (styles: none at all) still gets a styled panel."""
+    api = setup["api"]
+    csp = f"default-src 'none'; script-src 'unsafe-inline' {api}; connect-src {api}; style-src 'none'"
+    open_page(browser, write_page(setup, "csp", {"api": api, "jurisdiction": "DE", "locale": "en"}, csp=csp))
+    assert browser.execute_script("return window.rg.violations") == []
+    assert browser.execute_script("return getComputedStyle(arguments[0]).borderTopLeftRadius",
+                                  panel(browser)) == "8px"
 
 
 # -- GPC ------------------------------------------------------------------------------------------
