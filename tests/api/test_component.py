@@ -130,6 +130,17 @@ def test_the_scripts_english_fallback_is_the_catalogues_english():
     assert found and all(found[key] == UI_STRINGS[key][1] for key in found), found
 
 
+def test_the_readme_embed_is_the_current_one(client):
+    """The README's five lines pin the file the API serves now (edit the file: update them)."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Drop-in component"):readme.index("## Settings")]
+    found = manifest(client)
+    assert f'src="https://rights.example{found["url"]}"' in section
+    assert f'integrity="{found["integrity"]}"' in section and 'crossorigin="anonymous"' in section
+    assert "](docs/images/component.png)" in section
+    assert (REPO_ROOT / "docs" / "images" / "component.png").is_file()
+
+
 # -- /v1/ui-strings ------------------------------------------------------------------------
 
 
