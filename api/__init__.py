@@ -11,8 +11,9 @@ reading, the fast path), responses (response schemas), problems and errors
 (problem+json), etag (validators), negotiation (language, Accept), reload (watch
 files, ask the Serving for a successor, keep the last good set), front (answers
 remembered decisions before Flask), geo (a place from a trusted edge's headers),
-export (`rightsgate export`: the static export), logging (request log), cors, security
-(headers, no debug), spec (OpenAPI), views/ (thin).
+export (`rightsgate export`: the static export), component (the drop-in component's file:
+its digest and integrity), logging (request log), cors, security (headers, no debug), spec
+(OpenAPI), views/ (thin).
 """
 
 from __future__ import annotations

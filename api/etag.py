@@ -45,11 +45,11 @@ def body_etag(prefix: str, body: bytes) -> str:
 
 
 def send_cached(entry: CachedBody, *, cache_control: str, vary: Iterable[str] = (),
-                content_language: str | None = None) -> Response:
+                content_language: str | None = None, mimetype: str = JSON_MIMETYPE) -> Response:
     """Answer with `entry`, or 304 when If-None-Match matches it (RFC 9110 §13.1.2).
 
-    For bodies outside api.serving (the OpenAPI document). An empty `vary` sends no
-    Vary header at all (an empty `Vary:` is malformed).
+    For bodies outside api.serving (the OpenAPI document, the component and its
+    manifest). An empty `vary` sends no Vary header at all (an empty `Vary:` is malformed).
     """
     matches = request.if_none_match and request.if_none_match.contains_weak(entry.etag)
     if matches and request.method not in ("GET", "HEAD"):
@@ -66,5 +66,5 @@ def send_cached(entry: CachedBody, *, cache_control: str, vary: Iterable[str] = 
         response = Response(status=304, headers=headers)
         response.headers.pop("Content-Type", None)
     else:
-        response = Response(entry.body, headers=headers, mimetype=JSON_MIMETYPE)
+        response = Response(entry.body, headers=headers, mimetype=mimetype)
     return response

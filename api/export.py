@@ -14,6 +14,8 @@ Layout (also in index.json, and README, *Static export*):
     DIR/index.json                                  rule set version, as_of, layout, places, locales
     DIR/decisions/{jurisdiction}/{gpc}/{locale}.json  {gpc}: `gpc` (GPC on) or `no-gpc`
     DIR/age-gates/{jurisdiction}.json               age bands -> gate, per context (engine.age_gates)
+    DIR/ui-strings/{locale}.json                    the component's words (GET /v1/ui-strings), so
+                                                    <rightsgate-panel export-base=...> needs no API
 
 The export is built in a sibling directory and swapped in at the end, so DIR never holds
 half an export; a DIR that exists must be empty or a previous export.
@@ -49,6 +51,7 @@ INDEX = "index.json"
 GPC_DIRS = {True: "gpc", False: "no-gpc"}
 DECISION_PATH = "decisions/{jurisdiction}/{gpc}/{locale}.json"
 AGE_GATE_PATH = "age-gates/{jurisdiction}.json"
+UI_STRINGS_PATH = "ui-strings/{locale}.json"
 EXIT_INVALID = 3  # as engine.cli: the rule set is invalid
 
 
@@ -123,6 +126,14 @@ def write_export(serving: Serving, directory: Path, as_of: date, places: Sequenc
                         raise RuntimeError(f"locale {tag} was served as {answer.locale}")
                     (folder / f"{tag}.json").write_bytes(answer.body)
                     files += 1
+        for tag in locales:
+            words = serving.reference("ui_strings", tag, None)
+            if words.locale != tag:
+                raise RuntimeError(f"locale {tag} was served as {words.locale}")
+            words_file = staging / UI_STRINGS_PATH.format(locale=tag)
+            words_file.parent.mkdir(parents=True, exist_ok=True)
+            words_file.write_bytes(words.body)
+            files += 1
         index = {
             "format": FORMAT,
             "ruleset": {"version": snapshot.version, "as_of": as_of.isoformat()},
@@ -132,7 +143,7 @@ def write_export(serving: Serving, directory: Path, as_of: date, places: Sequenc
             "request": "GET /v1/decision?jurisdiction={jurisdiction}&gpc={true|false}&locale={locale}"
                        f"&as_of={as_of.isoformat()}",
             "layout": {"decision": DECISION_PATH, "gpc": {d: g for g, d in GPC_DIRS.items()},
-                       "age_gate": AGE_GATE_PATH},
+                       "age_gate": AGE_GATE_PATH, "ui_strings": UI_STRINGS_PATH},
             "places": exported,
             "not_modelled_on_as_of": skipped,
             "locales": list(locales),
@@ -227,4 +238,5 @@ def export_command(directory: Path, rules_dir: Path | None, locales_dir: Path | 
                f"{result.directory} in {result.seconds:.1f} s")
 
 
-__all__ = ["ExportResult", "decision_query", "export_command", "export_serving", "write_export"]
+__all__ = ["UI_STRINGS_PATH", "ExportResult", "decision_query", "export_command", "export_serving",
+           "write_export"]

@@ -6,13 +6,17 @@ answers per localiser); this module only reads the headers, within a bound.
 
 from __future__ import annotations
 
-from flask import request
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import current_app, request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from .errors import ApiProblem
 
 SERVED_TYPES = ("application/json", "application/problem+json")
+View = TypeVar("View", bound=Callable)
 # A browser sends a handful of languages; more is noise (or an attack on our CPU).
 MAX_PREFERENCES = 12
 # Only this much of Accept-Language is parsed (a browser's header is well under 100
@@ -38,12 +42,22 @@ def language_preferences(explicit: str | None, accept_language: str | None) -> t
     return tuple(lang for lang, quality in accepted if quality > 0)[:MAX_PREFERENCES]
 
 
+def serves(*types: str) -> Callable[[View], View]:
+    """Mark a view that answers in other types than JSON (the component's script)."""
+    def mark(view: View) -> View:
+        view.served_types = types  # type: ignore[attr-defined]
+        return view
+    return mark
+
+
 def check_accept() -> None:
-    """Refuse a request whose Accept header rules out JSON (406); run before every view."""
+    """Refuse a request whose Accept header rules out what its view answers (406); run
+    before every view. Views answer JSON unless marked with `serves`."""
     # The environ key is what `"Accept" in request.headers` looks up, without its cost.
     if request.method == "OPTIONS" or "HTTP_ACCEPT" not in request.environ:
         return
-    if request.accept_mimetypes.best_match(SERVED_TYPES) is None:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    served = getattr(view, "served_types", SERVED_TYPES)
+    if request.accept_mimetypes.best_match(served) is None:
         raise ApiProblem("not-acceptable",
-                         "This API only answers in application/json; send Accept: application/json "
-                         "(or */*).")
+                         f"This resource only answers in {served[0]}; send Accept: {served[0]} (or */*).")

@@ -19,6 +19,7 @@ from engine.model import (
     MATCH_KINDS,
     MECHANISMS,
 )
+from engine.ui_strings import UI_STRINGS
 
 from .geo import MATCHED as EDGE_MATCHED
 from .problems import PROBLEM_TYPES
@@ -249,6 +250,41 @@ class LocalesSchema(Schema):
     locale = fields.String(required=True)
     default = fields.String(required=True, metadata=_doc("Served when nothing else fits"))
     locales = fields.List(fields.Nested(LocaleEntrySchema), required=True)
+
+
+# One member per key of engine.ui_strings, each always present (in English when untranslated).
+UiStringTextsSchema = Schema.from_dict(
+    {key: fields.String(required=True, metadata=_doc(f"English: {english!r}"))
+     for key, (_context, english) in UI_STRINGS.items()}, name="UiStringTextsSchema")
+
+
+class UiStringsSchema(Schema):
+    """The drop-in component's own words (buttons, headings, states) in one language."""
+
+    locale = fields.String(required=True, metadata=_doc("The served locale (also Content-Language)"))
+    direction = fields.String(required=True, validate=validate.OneOf(("ltr", "rtl")), metadata=_doc(
+        "Writing direction of the served language (rtl for Hebrew and Arabic)"))
+    ruleset = fields.Nested(VersionSchema, required=True)
+    strings = fields.Nested(UiStringTextsSchema, required=True, metadata=_doc(
+        "Key -> text; `{period}` and `{authority}` are filled in by the component"))
+    fallbacks = fields.List(fields.String(), required=True,
+                            metadata=_doc("Keys shown in English because the served locale lacks them"))
+
+
+class ComponentManifestSchema(Schema):
+    """Where the drop-in component is and how to pin it (Subresource Integrity)."""
+
+    element = fields.String(required=True,
+                            metadata=_doc("The custom element's name", example="rightsgate-panel"))
+    version = fields.String(required=True, metadata=_doc("Digest of the file's bytes (also in its name)"))
+    url = fields.String(required=True, metadata=_doc(
+        "Path of the versioned file on this API's origin (immutable: cached for a year)",
+        example="/v1/component/rightsgate-panel.0123456789abcdef.js"))
+    integrity = fields.String(required=True, metadata=_doc(
+        "The `integrity` attribute for the script tag (SHA-384, base64)", example="sha384-..."))
+    unversioned_url = fields.String(required=True, metadata=_doc(
+        "Redirects to the current versioned file (cannot be pinned with `integrity`)"))
+    bytes = fields.Integer(required=True, metadata=_doc("Size of the file"))
 
 
 class RuleProblemSchema(Schema):

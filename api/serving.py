@@ -54,7 +54,13 @@ from werkzeug.http import parse_etags, quote_etag
 
 from engine import DateNotModelled, InvalidJurisdiction, Resolution, Snapshot
 from engine.localise import Localiser
-from engine.render import render_catalog, render_decision, render_jurisdictions, render_locales
+from engine.render import (
+    render_catalog,
+    render_decision,
+    render_jurisdictions,
+    render_locales,
+    render_ui_strings,
+)
 
 from .arguments import (
     EPOCH_ORDINAL,
@@ -73,7 +79,7 @@ from .etag import JSON_MIMETYPE, CachedBody, make_etag
 from .geo import MATCHED as EDGE_MATCHED
 from .geo import GeoHeaders, Unlocated, edge_jurisdiction
 from .negotiation import language_preferences
-from .responses import CatalogSchema, DecisionSchema, JurisdictionsSchema, LocalesSchema
+from .responses import CatalogSchema, DecisionSchema, JurisdictionsSchema, LocalesSchema, UiStringsSchema
 
 DECISION_VARY = "Accept-Language, Sec-GPC"
 REFERENCE_VARY = "Accept-Language"
@@ -90,7 +96,9 @@ QUERY_SCHEMA = DecisionQuerySchema()
 BODY_SCHEMA = DecisionBodySchema()
 RESPONSE_SCHEMA = DecisionSchema()
 REFERENCE_SCHEMAS = {"jurisdictions": JurisdictionsSchema(), "catalog": CatalogSchema(),
-                     "locales": LocalesSchema()}
+                     "locales": LocalesSchema(), "ui_strings": UiStringsSchema()}
+REFERENCE_RENDERERS = {"jurisdictions": render_jurisdictions, "catalog": render_catalog,
+                       "locales": render_locales, "ui_strings": render_ui_strings}
 _EXPLICIT_AS_OF = re.compile(rb"(?:^|&)as_of=[^&]")
 # A query naming a jurisdiction this plainly is answered for it, whatever the edge says
 # (a value starting with a letter or digit is never blank; repeated, it is a 422).
@@ -562,17 +570,12 @@ class Serving:
     # -- reference bodies ------------------------------------------------------------
 
     def reference(self, kind: str, locale: str | None, accept_language: str | None) -> Answer:
-        """Answer /v1/jurisdictions, /v1/catalog or /v1/locales in the negotiated locale."""
+        """Answer /v1/jurisdictions, /v1/catalog, /v1/locales or /v1/ui-strings in the negotiated locale."""
         tag = self.served_locale(locale, accept_language)
         key = (kind, tag)
         answer = self.bodies.get(key)
         if answer is None:
-            if kind == "jurisdictions":
-                data = render_jurisdictions(self.snapshot, self.localiser, tag)
-            elif kind == "catalog":
-                data = render_catalog(self.snapshot, self.localiser, tag)
-            else:
-                data = render_locales(self.snapshot, self.localiser, tag)
+            data = REFERENCE_RENDERERS[kind](self.snapshot, self.localiser, tag)
             body = encode(REFERENCE_SCHEMAS[kind].dump(data))
             # The same for everyone who asks in this language: shared caches may keep it.
             answer = self._answer(body, key, self._reference_cc, REFERENCE_VARY, tag, None)

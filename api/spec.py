@@ -14,15 +14,18 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from .arguments import DecisionBodySchema, DecisionQuerySchema, LocaleQuerySchema
+from .component import BASE_PATH, JS_MIMETYPE, UNVERSIONED_PATH, load_component
 from .errors import PROBLEM_MIMETYPE
 from .problems import PROBLEM_TYPES
 from .responses import (
     CatalogSchema,
+    ComponentManifestSchema,
     DecisionSchema,
     HealthSchema,
     JurisdictionsSchema,
     LocalesSchema,
     ProblemSchema,
+    UiStringsSchema,
 )
 
 OPENAPI_VERSION = "3.1.0"
@@ -156,6 +159,13 @@ def _paths() -> dict[str, dict[str, Any]]:
             "List shipped locales", "Locales",
             "Every shipped language: tag, native name, name in the served language, completeness "
             "and review status."),
+        "/v1/ui-strings": _reference_op(
+            "The component's words", "UiStrings",
+            "The drop-in component's own words (`<rightsgate-panel>`: buttons, headings, GPC and "
+            "locked states, loading and error messages) in the negotiated language, with its "
+            "`direction`; a key without a current translation is in English and listed in "
+            "`fallbacks`. Negotiated like decisions (`locale`, else Accept-Language)."),
+        **_component_paths(),
         "/healthz": {"get": {
             "tags": ["operations"], "summary": "Health and active rule set",
             "description": "The active ruleset version, when and from where it was loaded, and the last "
@@ -170,6 +180,42 @@ def _paths() -> dict[str, dict[str, Any]]:
                                   "content": {"application/json": {"schema": {"type": "object"}}}},
                           **_NOT_MODIFIED,
                           **_errors("NotAcceptable", "ValidationFailed", "InternalError")},
+        }},
+    }
+
+
+def _component_paths() -> dict[str, dict[str, Any]]:
+    """The drop-in component: its manifest, the current versioned file, the unversioned name."""
+    asset = load_component()
+    errors = _errors("NotAcceptable", "ValidationFailed", "InternalError")
+    open_headers = _headers("Access-Control-Allow-Origin", "Cross-Origin-Resource-Policy")
+    return {
+        BASE_PATH: {"get": {
+            "tags": ["component"], "summary": "Where the component is, with its integrity hash",
+            "description": "The current versioned URL of `<rightsgate-panel>` (a path on this origin) and "
+                           "the Subresource Integrity value to load it with: `<script type=module "
+                           "src=... integrity=... crossorigin=anonymous>`.",
+            "responses": {"200": {"description": "The manifest", "headers": _headers("ETag", "Cache-Control"),
+                                  "content": {"application/json": {"schema": "ComponentManifest"}}},
+                          **_NOT_MODIFIED, **errors},
+        }},
+        asset.path: {"get": {
+            "tags": ["component"], "summary": "The component file (this version)",
+            "description": "Plain JavaScript defining `<rightsgate-panel>`. The name holds a digest of the "
+                           "bytes, so it is `immutable` and cached for a year; only the current version is "
+                           "served (an older name is 404). Open to every origin (CORS `*`), so a page on any "
+                           "origin can check its `integrity`.",
+            "responses": {"200": {"description": "The script",
+                                  "headers": {**_headers("ETag", "Cache-Control"), **open_headers},
+                                  "content": {JS_MIMETYPE: {"schema": {"type": "string"}}}},
+                          **_NOT_MODIFIED, **errors},
+        }},
+        UNVERSIONED_PATH: {"get": {
+            "tags": ["component"], "summary": "Redirect to the current component file",
+            "description": "For pages that take whatever version is current (they cannot pin its integrity).",
+            "responses": {"302": {"description": "The current versioned file is at Location",
+                                  "headers": {**_headers("Location", "Cache-Control"), **open_headers}},
+                          **errors},
         }},
     }
 
@@ -191,13 +237,15 @@ def build_spec() -> dict[str, Any]:
         title="rightsgate", version=_package_version(), openapi_version=OPENAPI_VERSION,
         plugins=[plugin],
         info={"description": DESCRIPTION},
-        tags=[{"name": "decision"}, {"name": "reference"}, {"name": "operations"}],
+        tags=[{"name": "decision"}, {"name": "reference"}, {"name": "component"}, {"name": "operations"}],
     )
     plugin.converter.add_parameter_attribute_function(_query_allows_empty)
     for name, schema, extra in (
             ("Decision", DecisionSchema, None), ("DecisionRequest", DecisionBodySchema, AGE_XOR_BIRTHDATE),
             ("Jurisdictions", JurisdictionsSchema, None), ("Catalog", CatalogSchema, None),
-            ("Locales", LocalesSchema, None), ("Health", HealthSchema, None),
+            ("Locales", LocalesSchema, None), ("UiStrings", UiStringsSchema, None),
+            ("ComponentManifest", ComponentManifestSchema, None),
+            ("Health", HealthSchema, None),
             ("Problem", ProblemSchema, None)):
         spec.components.schema(name, component=extra, schema=schema)
     header_docs = {
@@ -206,6 +254,9 @@ def build_spec() -> dict[str, Any]:
         "Vary": "The request headers the answer depends on.",
         "Content-Language": "The served locale.",
         "Allow": "The methods this path takes.",
+        "Location": "Where the resource is (a path on this origin).",
+        "Access-Control-Allow-Origin": "`*`: public code any page may load and check.",
+        "Cross-Origin-Resource-Policy": "`cross-origin`: pages on other origins may load it.",
     }
     for name, text in header_docs.items():
         spec.components.header(name, {"description": text, "schema": {"type": "string"}})

@@ -12,13 +12,14 @@ from __future__ import annotations
 from . import phrases
 from .localise import SOURCE_LOCALE, Localiser
 from .model import RuleSet
+from .ui_strings import UI_STRINGS
 
 # Jurisdiction kinds CLDR names in every language (their names need no translation).
 CLDR_NAMED_KINDS = ("country",)
 
 
 def required_messages(ruleset: RuleSet) -> set[tuple[str, str]]:
-    """Every (context, English text) a response can show for `ruleset`."""
+    """Every (context, English text) a response can show for `ruleset`, the component's words included."""
     needed: set[tuple[str, str]] = set()
     for (kind, item_id), entry in ruleset.catalog.items():
         needed.add((f"{kind}.{item_id}.title", entry.title))
@@ -32,6 +33,7 @@ def required_messages(ruleset: RuleSet) -> set[tuple[str, str]]:
     for value in vars(phrases).values():
         if isinstance(value, tuple) and len(value) in (2, 3) and all(isinstance(v, str) for v in value):
             needed.add((value[0], value[1]))
+    needed.update(UI_STRINGS.values())  # the component's words (GET /v1/ui-strings)
     return needed
 
 

@@ -1,5 +1,6 @@
 """Turn a Decision into the response a frontend shows, in one language; and the
-reference bodies (jurisdictions, catalogue, locales), with the same helpers.
+reference bodies (jurisdictions, catalogue, locales, the component's words), with the
+same helpers.
 
 The output follows the API contract in docs/design.md. Every item whose words are
 not available in the served language says so (`fallback_locale`), and the list of
@@ -18,6 +19,7 @@ from .jurisdictions import Resolution
 from .localise import SOURCE_LOCALE, Localiser
 from .model import GATE_TEXT_BY_CONSENT, thaw
 from .snapshot import Snapshot
+from .ui_strings import UI_STRINGS
 from .verification import verification
 
 PUBLIC_GATE = ("status", "digital_consent_age", "parental_consent_required", "minimum_age",
@@ -257,3 +259,17 @@ def render_locales(snapshot: Snapshot, localiser: Localiser, tag: str) -> dict:
         "review_status": shipped.review_status, "source": shipped.tag == SOURCE_LOCALE,
     } for shipped in localiser.locales.values()]
     return {"locale": tag, "default": SOURCE_LOCALE, "locales": entries}
+
+
+def render_ui_strings(snapshot: Snapshot, localiser: Localiser, tag: str) -> dict:
+    """The drop-in component's words in locale `tag` (the /v1/ui-strings body).
+
+    A word without a current translation is served in English and listed in
+    `fallbacks`, as decision items are, so a frontend never mixes languages unknowingly."""
+    strings, fallbacks = {}, []
+    for key, (context, english) in UI_STRINGS.items():
+        strings[key], fell_back = localiser.text(tag, context, english)
+        if fell_back:
+            fallbacks.append(key)
+    return {"locale": tag, "direction": localiser.direction(tag),
+            "ruleset": {"version": snapshot.version}, "strings": strings, "fallbacks": fallbacks}

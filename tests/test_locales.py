@@ -78,7 +78,7 @@ def test_template_is_up_to_date_with_the_rule_files():
     """The equivalent of `pybabel extract` + `pybabel update --check`."""
     method_map = [("rules/catalog.yaml", "rightsgate_rules"),
                   ("rules/jurisdictions.yaml", "rightsgate_rules"),
-                  ("engine/phrases.py", "python")]
+                  ("engine/phrases.py", "python"), ("engine/ui_strings.py", "python")]
     fresh = set()
     for _file, _line, message, _comments, context in extract_from_dir(str(ROOT), method_map):
         fresh.add((context, message if isinstance(message, str) else message[0]))

@@ -1,4 +1,4 @@
-"""Reference endpoints: jurisdictions, catalog, locales; and /healthz, /openapi.json."""
+"""Reference endpoints: jurisdictions, catalog, locales, ui-strings; and /healthz, /openapi.json."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def catalog() -> Response:
 def locales() -> Response:
     """List the shipped languages with their completeness and review status."""
     return _reference("locales")
+
+
+@bp.get("/v1/ui-strings")
+def ui_strings() -> Response:
+    """The drop-in component's own words (buttons, headings, states) in the negotiated language."""
+    return _reference("ui_strings")
 
 
 # -- /healthz ------------------------------------------------------------------------

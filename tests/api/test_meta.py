@@ -232,6 +232,7 @@ def test_documented_response_matches_a_real_response(client):
 
 
 @pytest.mark.parametrize("path", ["/v1/decision", "/v1/jurisdictions", "/v1/catalog", "/v1/locales",
+                                  "/v1/ui-strings", "/v1/component", "/v1/component/rightsgate-panel.js",
                                   "/healthz", "/openapi.json", "/nowhere"])
 def test_security_headers_everywhere(client, path):
     for response in (client.get(path), client.options(path)):

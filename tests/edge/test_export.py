@@ -66,11 +66,13 @@ def test_the_index_says_what_was_exported(exported, app):
     assert index["locales"] == list(LANGUAGES)
     assert index["layout"] == {"decision": "decisions/{jurisdiction}/{gpc}/{locale}.json",
                                "gpc": {"gpc": True, "no-gpc": False},
-                               "age_gate": "age-gates/{jurisdiction}.json"}
+                               "age_gate": "age-gates/{jurisdiction}.json",
+                               "ui_strings": "ui-strings/{locale}.json"}
     assert index["aliases"]["UK"] == "GB" and index["territories"]["RE"] == "FR"
     assert index["valid_until"] is None or index["valid_until"] >= index["ruleset"]["as_of"]
     on_disk = sorted(p.relative_to(exported) for p in exported.rglob("*") if p.is_file())
-    assert len(on_disk) == index["files"] == len(PLACES) * 2 * len(LANGUAGES) + len(PLACES) + 1
+    assert len(on_disk) == index["files"] == (len(PLACES) * 2 * len(LANGUAGES) + len(PLACES) + len(LANGUAGES)
+                                              + 1)
     assert all(path.is_file() for *_, path in decision_files(exported))
     assert not [p for p in exported.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
@@ -94,6 +96,15 @@ def test_every_file_is_the_apis_body_byte_for_byte(exported, client):
             index_day = json.loads(data)["ruleset"]["as_of"]
             assert client.get(f"/v1/decision?jurisdiction={code}&gpc={flag}&locale={tag}"
                               f"&as_of={index_day}").data == data
+
+
+def test_the_components_words_are_the_apis_bytes(exported, client):
+    """<rightsgate-panel export-base=...> reads its words from the export, not from the API."""
+    for tag in LANGUAGES:
+        data = (exported / "ui-strings" / f"{tag}.json").read_bytes()
+        answer = client.get(f"/v1/ui-strings?locale={tag}")
+        assert answer.status_code == 200 and answer.data == data, tag
+        assert json.loads(data)["direction"] == ("rtl" if tag == "ar" else "ltr")
 
 
 def test_the_age_gate_tables_agree_with_the_api(exported, client):
@@ -196,5 +207,9 @@ def test_nginx_serves_the_export_as_the_api_answers_over_http(exported, tmp_path
             assert gates.json()["contexts"]["consumer"][1]["status"] == "parental_consent_required"
             missing = http.get(f"http://127.0.0.1:{port}/decisions/ZZ/gpc/en.json", timeout=10)
             assert missing.status_code == 404
+            # The component on another origin reads the files (docs/deploy.md opens them to CORS).
+            words = http.get(f"http://127.0.0.1:{port}/ui-strings/de.json", timeout=10)
+            assert words.json()["strings"]["save"] == "Auswahl speichern"
+            assert words.headers["Access-Control-Allow-Origin"] == "*"
     assert len(files) == len(PLACES) * 2 * len(LANGUAGES)
 
