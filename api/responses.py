@@ -34,6 +34,14 @@ def _optional(description: str) -> dict:
     return _doc(f"{description} (optional: left out when it does not apply)")
 
 
+ITEM_VERSION = _doc(
+    "Receipt: a short content hash (16 hex digits) of this item as served: its rule's effect (rule "
+    "id, every field, citation, legal status, basis) and its words in the served language (title, "
+    "text or description, deadline words, authority). The same rule and words give the same version "
+    "in every rule set version; a text edit, a translation change or another language's words change "
+    "it. Store it with a consent record to prove what was shown.", example="3f1c9a0b5d2e4c67")
+
+
 class JurisdictionSchema(Schema):
     code = fields.String(required=True, metadata=_doc("The modelled jurisdiction that decided", example="DE"))
     requested = fields.String(required=True, allow_none=True,
@@ -77,6 +85,7 @@ class AgeGateSchema(Schema):
     legal_status = fields.String(required=True, validate=validate.OneOf(LEGAL_STATUSES))
     title = fields.String(required=True)
     text = fields.String(required=True)
+    version = fields.String(required=True, metadata=ITEM_VERSION)
     fallback_locale = fields.String(metadata=_optional("Set when this item's words are in English"))
 
 
@@ -107,6 +116,7 @@ class _ItemSchema(Schema):
     rule = fields.String(required=True)
     legal_status = fields.String(required=True, validate=validate.OneOf(LEGAL_STATUSES))
     basis = fields.String(required=True, validate=validate.OneOf(BASES))
+    version = fields.String(required=True, metadata=ITEM_VERSION)
     fallback_locale = fields.String(metadata=_optional("Set when this item's words are in English"))
 
 

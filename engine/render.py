@@ -17,6 +17,7 @@ from .decision import Decision
 from .jurisdictions import Resolution
 from .localise import SOURCE_LOCALE, Localiser
 from .model import GATE_TEXT_BY_CONSENT, thaw
+from .receipts import item_version
 from .snapshot import Snapshot
 from .verification import verification
 
@@ -145,6 +146,7 @@ def render_decision(
     gate_out["title"], gate_out["text"], fell_back = words.item("age_gate", gate_text_id(gate), values)
     if fell_back:
         gate_out["fallback_locale"] = SOURCE_LOCALE
+    gate_out["version"] = item_version("age_gate", gate_out)
 
     def items(kind: str, effects: tuple) -> list[dict]:
         out = []
@@ -167,6 +169,7 @@ def render_decision(
                         words.fallbacks.append("authority.EEA")
             if fb:
                 item["fallback_locale"] = SOURCE_LOCALE
+            item["version"] = item_version(kind, item)  # the rule's effect and these words
             out.append(item)
         return out
 
