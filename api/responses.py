@@ -185,6 +185,63 @@ class DecisionSchema(Schema):
         "and `authority.co_enforcer` (official names), `exemptions` (ids for the frontend to label)"))
 
 
+# -- changes between two rule set versions ------------------------------------------
+
+
+class PlaceAddedSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True, metadata=_doc("English name"))
+    frameworks = fields.List(fields.String(), required=True)
+
+
+class PlaceRemovedSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True, metadata=_doc("English name"))
+
+
+class ChangeSchema(Schema):
+    jurisdiction = fields.String(required=True, metadata=_doc("The place's code", example="PT"))
+    name = fields.String(required=True, metadata=_doc("The place's English name", example="Portugal"))
+    ages = fields.String(required=True, metadata=_doc(
+        "Whom it concerns: `ages 13-15`, `age 16`, `age not given`, `everyone`, or several joined by "
+        "`and`", example="ages 13-15"))
+    gpc = fields.Boolean(required=True, allow_none=True, metadata=_doc(
+        "With (true) or without (false) Global Privacy Control; null: either way"))
+    context = fields.String(required=True, validate=validate.OneOf((*CONTEXTS, "any")), metadata=_doc(
+        "consumer or school accounts; any: both alike"))
+    as_of = fields.String(required=True, allow_none=True, metadata=_doc(
+        "From this day on (a law's or phase's start); null: on every day", format="date"))
+    what = fields.String(required=True, metadata=_doc(
+        "The field that changed: `age_gate.<field>`, `<rights|opt_outs|notices>.<id>` (the item "
+        "appears or disappears: `present`/`absent`) or `<rights|opt_outs|notices>.<id>.<field>`",
+        example="age_gate.status"))
+    before = fields.Raw(required=True, allow_none=True, metadata=_doc("The value in `from`"))
+    after = fields.Raw(required=True, allow_none=True, metadata=_doc("The value in `to`"))
+    sentence = fields.String(required=True, metadata=_doc(
+        "The change in plain English, with the place and ages",
+        example="Portugal, ages 13-15 from 2019-08-09: people now need a parent's consent "
+                "(before: can sign up and consent themselves)"))
+
+
+class ChangesSchema(Schema):
+    """What changed, for whom, between two rule set versions this service activated."""
+
+    from_ = fields.String(required=True, data_key="from", attribute="from",
+                          metadata=_doc("The older rule set version (`since`)"))
+    to = fields.String(required=True, metadata=_doc("The newer rule set version (`until`, default current)"))
+    changed = fields.Boolean(required=True, metadata=_doc("Anything at all differs"))
+    added = fields.List(fields.Nested(PlaceAddedSchema), required=True,
+                        metadata=_doc("Places only `to` models, with their laws"))
+    removed = fields.List(fields.Nested(PlaceRemovedSchema), required=True,
+                          metadata=_doc("Places only `from` models"))
+    frameworks_added = fields.List(fields.String(), required=True)
+    frameworks_removed = fields.List(fields.String(), required=True)
+    texts = fields.List(fields.String(), required=True, metadata=_doc(
+        "Catalogue entries whose English words changed (their translations are then stale)"))
+    changes = fields.List(fields.Nested(ChangeSchema), required=True, metadata=_doc(
+        "Every answer that differs in the places both model, per place and run of ages"))
+
+
 # -- reference endpoints ----------------------------------------------------------
 
 

@@ -56,6 +56,7 @@ from engine import DateNotModelled, InvalidJurisdiction, Resolution, Snapshot
 from engine.localise import Localiser
 from engine.render import render_catalog, render_decision, render_jurisdictions, render_locales
 
+from .archive import NotArchived
 from .arguments import (
     EPOCH_ORDINAL,
     DecisionArgs,
@@ -282,6 +283,9 @@ class Serving:
         self.languages: dict[tuple[str | None, str | None], str] = {}
         self.places: dict[str | None, Resolution | InvalidJurisdiction] = {}
         self.edge_places: dict[tuple[str | None, str | None], Resolution] = {}
+        # `version=` on a decision: the Serving of that earlier rule set (api.replay), or
+        # a NotArchived error; None: this Serving answers only as itself.
+        self.replays: Callable[[str, Serving], Serving] | None = None
         self.counters = _Counters()
         max_age, swr = self.settings.decision_max_age, self.settings.decision_stale_while_revalidate
         # With an age (or birthdate) the answer is about one person: only their browser keeps it.
@@ -330,6 +334,7 @@ class Serving:
                       locales_content=locales_content if new_words and locales_content
                       else self.locales_content,
                       settings=self.settings)
+        nxt.replays = self.replays
         if same:
             nxt.answers, nxt.bodies, nxt.templates = self.answers, self.bodies, self.templates
             nxt.counters = self.counters
@@ -477,6 +482,10 @@ class Serving:
                   location: str, edge: Edge = None) -> Answer:
         """Look up, localise and serialise the decision for validated `args` (cached)."""
         snapshot = self.snapshot
+        if args.version is not None and args.version != snapshot.version:
+            # A replay: the earlier rule set answers, as it did (its own caches and ETags).
+            return self._past(args.version, location)._decision(
+                args._replace(version=None), gpc_header, accept_language, location, edge)
         gpc = args.gpc or (gpc_header or "").strip() == "1"
         geo = self.settings.geo
         vary = DECISION_VARY
@@ -506,6 +515,15 @@ class Serving:
             answer = self._answer(body, key, cache_control, vary, tag, resolution.code)
             self.bodies.put(key, answer)
         return answer
+
+    def _past(self, version: str, location: str) -> Serving:
+        """The Serving of the earlier rule set `version`, or a 422 problem naming `version`."""
+        try:
+            if self.replays is None:
+                raise NotArchived(version, "is not the current rule set, and this service keeps no others")
+            return self.replays(version, self)
+        except NotArchived as missing:
+            raise validation_problem([FieldError("version", location, missing.why)]) from None
 
     def _edge_resolution(self, geo: GeoHeaders, edge: tuple[str | None, str | None],
                          location: str) -> Resolution:

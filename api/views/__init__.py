@@ -41,8 +41,10 @@ def respond(answer: Answer) -> Response:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every endpoint."""
+    from .changes import bp as changes_bp
     from .decision import bp as decision_bp
     from .meta import bp as meta_bp
 
     app.register_blueprint(decision_bp)
+    app.register_blueprint(changes_bp)
     app.register_blueprint(meta_bp)
