@@ -82,6 +82,8 @@ REFERENCE_VARY = "Accept-Language"
 # this bounds what the memo can hold whatever clients send).
 MAX_MEMO_INPUT = 1024
 MAX_LANGUAGE_MEMO = 4096
+# Item versions remembered per Serving (one per effect, place, language and consent age).
+MAX_RECEIPTS = 65536
 # The memo keys' first member: which kind of raw input the rest is.
 QUERY, BODY = 0, 1
 # The trusted edge's raw (country, region) header values, when an answer may depend on them.
@@ -280,6 +282,8 @@ class Serving:
         self.answers = AnswerMemo(size)
         self.bodies = ResponseCache(size)
         self.templates: dict[tuple, Template] = {}
+        # Item versions (engine.receipts) already computed for this snapshot and localiser.
+        self.receipts: dict[tuple, str] = {}
         self.languages: dict[tuple[str | None, str | None], str] = {}
         self.places: dict[str | None, Resolution | InvalidJurisdiction] = {}
         self.edge_places: dict[tuple[str | None, str | None], Resolution] = {}
@@ -337,6 +341,7 @@ class Serving:
         nxt.replays = self.replays
         if same:
             nxt.answers, nxt.bodies, nxt.templates = self.answers, self.bodies, self.templates
+            nxt.receipts = self.receipts
             nxt.counters = self.counters
         if not new_words:
             nxt.languages = self.languages
@@ -568,8 +573,11 @@ class Serving:
         code, _band, gpc, _interval, context = class_key
         decision = snapshot.decision_of(class_key)
         holed = Resolution(requested=_REQUESTED.text, code=code, matched=_MATCHED.text)  # type: ignore[arg-type]
+        if len(self.receipts) >= MAX_RECEIPTS:
+            self.receipts.clear()
         body = encode(RESPONSE_SCHEMA.dump(render_decision(snapshot, self.localiser, decision, holed, tag,
-                                                           _AS_OF, gpc, context)))  # type: ignore[arg-type]
+                                                           _AS_OF, gpc, context,  # type: ignore[arg-type]
+                                                           receipts=self.receipts)))
         template = Template.cut(body)
         if len(self.templates) >= self.settings.cache_size:
             self.templates.clear()  # bounded like the memo; refills one render per class
