@@ -14,7 +14,7 @@ def test_answers_match_the_openapi_document(app):
     # Every documented operation but the document itself, which schemathesis leaves out.
     assert {op.label for op in operations} == {
         "GET /v1/decision", "POST /v1/decision", "GET /v1/jurisdictions", "GET /v1/catalog",
-        "GET /v1/locales", "GET /healthz"}
+        "GET /v1/locales", "GET /healthz", "GET /v1/changes"}
 
     for operation in operations:
 
