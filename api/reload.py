@@ -22,6 +22,10 @@ A valid set, once activated, is recorded as the state directory's `current`
 at the files: so every worker serves the newest set any worker activated, even while
 the files on disk are invalid or missing, never the older one the master loaded.
 
+Each activated set is also archived under its ruleset.version (api.archive), the last
+RIGHTSGATE_ARCHIVE_VERSIONS of them, and their files are never pruned while archived:
+earlier sets answer again from there (api.replay: `version=`; api.changes: /v1/changes).
+
 An invalid set, an unreadable file or a manifest that does not match is refused,
 logged with every problem (file:line) and shown by /healthz; the old set keeps
 serving. /healthz names files relative to the rules directory only.

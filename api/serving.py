@@ -14,6 +14,8 @@ path, each keyed here and nowhere else:
 - `templates`: (input class, locale) -> the rendered, dumped and encoded decision
   with holes for the three request-specific values (`requested`, `matched`,
   `as_of`), so a new birthdate or date in a known class costs a join, not a render.
+- `receipts`: (item kind, effect, place, locale, consent ages) -> the item's version
+  (engine.receipts), so a template render hashes each shared item once.
 - `languages`: (the caller's language preferences) -> served locale tag.
 - `places` / `edge_places`: a jurisdiction as sent / the edge's (country, region) ->
   its Resolution.
@@ -23,6 +25,8 @@ ready bytes and headers (ETag, Cache-Control, Vary, Content-Language). A decisio
 without age or birthdate is the same for everyone who sends the same request, so it is
 `public` (shared caches and CDNs may keep it, with stale-while-revalidate); one with an
 age stays `private`. One located by the edge's headers (api.geo) varies on them too.
+A request naming an earlier rule set (`version=`) is answered by that set's own Serving,
+which `replays` (api.replay) provides; the answer is remembered here like any other.
 `conditional`
 turns an Answer into status, headers and body for a request's If-None-Match; the
 Flask views and the WSGI front (api.front) both use it, so they cannot differ.
@@ -83,7 +87,7 @@ REFERENCE_VARY = "Accept-Language"
 MAX_MEMO_INPUT = 1024
 MAX_LANGUAGE_MEMO = 4096
 # Item versions remembered per Serving (one per effect, place, language and consent age).
-MAX_RECEIPTS = 65536
+MAX_RECEIPTS = 16384
 # The memo keys' first member: which kind of raw input the rest is.
 QUERY, BODY = 0, 1
 # The trusted edge's raw (country, region) header values, when an answer may depend on them.
