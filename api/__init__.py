@@ -11,9 +11,10 @@ reading, the fast path), responses (response schemas), problems and errors
 (problem+json), etag (validators), negotiation (language, Accept), reload (watch
 files, ask the Serving for a successor, keep the last good set), front (answers
 remembered decisions before Flask), geo (a place from a trusted edge's headers),
-export (`rightsgate export`: the static export), component (the drop-in component's file:
-its digest and integrity), logging (request log), cors, security (headers, no debug), spec
-(OpenAPI), views/ (thin).
+archive (activated rule set versions kept on disk), replay (earlier rule sets answering
+again: `version=`), changes (GET /v1/changes), export (`rightsgate export`: the static
+export), component (the drop-in component's file: its digest and integrity), logging
+(request log), cors, security (headers, no debug), spec (OpenAPI), views/ (thin).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         app.config["RIGHTSGATE_TRUSTED_GEO_HEADERS"]),
         bundle_dir=app.config["RIGHTSGATE_BUNDLE_DIR"],
         activate_failing_cases=app.config["RIGHTSGATE_ACTIVATE_FAILING_CASES"],
+        archive_size=app.config["RIGHTSGATE_ARCHIVE_VERSIONS"],
     )
     app.extensions[EXTENSION] = reloader
     # Babel reads CLDR data lazily, per locale, on first use (7-52 ms); read what every

@@ -53,6 +53,8 @@ INT_RE = re.compile(r"^-?[0-9]{1,12}$")
 # BCP 47 shape (language, then subtags); `_` is accepted for `-` as many clients send it.
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# A ruleset.version as responses carry it (api.archive.VERSION_RE).
+RULESET_VERSION_RE = re.compile(r"\A[0-9a-f]{16}\Z")
 
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -137,6 +139,8 @@ _LOCALE_CHECKS = [
     validate.Length(max=MAX_LOCALE),
     validate.Regexp(LOCALE_RE, error="must be a BCP 47 language tag such as fr or fr-CA"),
 ]
+_VERSION_CHECK = validate.Regexp(RULESET_VERSION_RE, error="must be a ruleset.version: 16 hex digits "
+                                                           "(0-9, a-f) as responses carry it")
 
 DOCS = {
     "jurisdiction": {
@@ -163,6 +167,14 @@ DOCS = {
     "context": {"description": "consumer (default), or school: the account is provided through a "
                                "school (COPPA school authorisation, FERPA, student-privacy laws).",
                 "example": "school"},
+    "version": {"description": "Replay: answer with this earlier rule set (a `ruleset.version` from an "
+                               "earlier response) instead of the current one, as it answered then "
+                               "(same body and ETag while the translations are unchanged). It must be "
+                               "one of the last rule sets this service activated "
+                               "(RIGHTSGATE_ARCHIVE_VERSIONS); otherwise 422 naming `version`. "
+                               "Combines with as_of. The first request for a version not in memory "
+                               "loads it (about half a second).",
+                "example": "e08317d5dcba098a"},
 }
 
 
@@ -182,6 +194,7 @@ class DecisionArgs(NamedTuple):
     locale: str | None
     as_of: date
     context: str = "consumer"
+    version: str | None = None  # an earlier rule set to answer with (None: the current one)
 
 
 class _DecisionLoad(Schema):
@@ -215,6 +228,7 @@ class _DecisionLoad(Schema):
             locale=data.get("locale"),
             as_of=as_of,
             context=data.get("context") or "consumer",
+            version=data.get("version"),
         )
 
 
@@ -229,6 +243,7 @@ class DecisionQuerySchema(_DecisionLoad):
     locale = fields.String(validate=_LOCALE_CHECKS, metadata=DOCS["locale"])
     as_of = CalendarDate(metadata=DOCS["as_of"])
     context = fields.String(validate=_CONTEXT_CHECK, metadata=DOCS["context"])
+    version = fields.String(validate=_VERSION_CHECK, metadata=DOCS["version"])
 
     @pre_load
     def _drop_empty(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -247,6 +262,7 @@ class DecisionBodySchema(_DecisionLoad):
     locale = fields.String(allow_none=True, validate=_LOCALE_CHECKS, metadata=DOCS["locale"])
     as_of = CalendarDate(allow_none=True, metadata=DOCS["as_of"])
     context = fields.String(allow_none=True, validate=_CONTEXT_CHECK, metadata=DOCS["context"])
+    version = fields.String(allow_none=True, validate=_VERSION_CHECK, metadata=DOCS["version"])
 
 
 class LocaleQuerySchema(Schema):
@@ -256,6 +272,25 @@ class LocaleQuerySchema(Schema):
         unknown = RAISE
 
     locale = fields.String(validate=_LOCALE_CHECKS, metadata=DOCS["locale"])
+
+    @pre_load
+    def _drop_empty(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if v != ""}
+
+
+class ChangesQuerySchema(Schema):
+    """Query parameters of GET /v1/changes."""
+
+    class Meta:
+        unknown = RAISE
+
+    since = fields.String(required=True, validate=_VERSION_CHECK, metadata={
+        "description": "The older rule set version (a `ruleset.version` from a response); one of the "
+                       "last rule sets this service activated (RIGHTSGATE_ARCHIVE_VERSIONS), else 422.",
+        "example": "e08317d5dcba098a"})
+    until = fields.String(validate=_VERSION_CHECK, metadata={
+        "description": "The newer rule set version; default the current one. Same rules as `since`.",
+        "example": "5a0c2e9f7b1d3c44"})
 
     @pre_load
     def _drop_empty(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -323,7 +358,7 @@ def parse_query(query_string: bytes) -> MultiDict:
 
 # -- the fast path -------------------------------------------------------------------
 
-_FIELDS = frozenset(("jurisdiction", "age", "birthdate", "gpc", "locale", "as_of", "context"))
+_FIELDS = frozenset(("jurisdiction", "age", "birthdate", "gpc", "locale", "as_of", "context", "version"))
 # Bytes a query string can hold that werkzeug passes through undecoded: no `%`, no `+`,
 # nothing outside ASCII. Anything else goes to the schemas.
 _PLAIN_QUERY = re.compile(rb"[A-Za-z0-9_.=&-]*")
@@ -378,6 +413,9 @@ def _fast_args(data: Mapping[str, Any], text: bool) -> DecisionArgs | None:
     context = data.get("context")
     if context is not None and context not in CONTEXTS:
         return None
+    version = data.get("version")
+    if version is not None and (type(version) is not str or not RULESET_VERSION_RE.match(version)):
+        return None
     as_of = today_utc()
     raw_as_of = data.get("as_of")
     if raw_as_of is not None:
@@ -395,7 +433,7 @@ def _fast_args(data: Mapping[str, Any], text: bool) -> DecisionArgs | None:
         if age > MAX_AGE:
             return None
     return DecisionArgs(jurisdiction=jurisdiction, age=age, gpc=bool(gpc), locale=locale, as_of=as_of,
-                        context=context or "consumer")
+                        context=context or "consumer", version=version)
 
 
 def fast_query(query_string: bytes) -> DecisionArgs | None:

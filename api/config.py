@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     # A rule set whose example cases (rules/cases/) fail is refused like an invalid one;
     # "on" activates it anyway (an emergency legal change that outruns its cases).
     "RIGHTSGATE_ACTIVATE_FAILING_CASES": False,
+    # Activated rule set versions kept (on disk, in the state directory) for /v1/changes
+    # and `version=` replays: the last N activated.
+    "RIGHTSGATE_ARCHIVE_VERSIONS": 16,
     # Seconds between two looks at the rules and locales directories; 0 disables.
     "RIGHTSGATE_RELOAD_INTERVAL": 2.0,
     # Origins allowed to call the API from a browser; empty = CORS closed, "*" = any.
@@ -59,6 +62,7 @@ _ENV_KEYS = (
     "RIGHTSGATE_LOCALES_DIR",
     "RIGHTSGATE_STATE_DIR",
     "RIGHTSGATE_BUNDLE_DIR",
+    "RIGHTSGATE_ARCHIVE_VERSIONS",
     "RIGHTSGATE_RELOAD_INTERVAL",
     "RIGHTSGATE_ACTIVATE_FAILING_CASES",
     "RIGHTSGATE_CORS_ORIGINS",
@@ -128,6 +132,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     for key in ("RIGHTSGATE_CACHE_SIZE", "RIGHTSGATE_DECISION_MAX_AGE", "RIGHTSGATE_META_MAX_AGE",
                 "RIGHTSGATE_DECISION_STALE_WHILE_REVALIDATE", "MAX_CONTENT_LENGTH"):
         settings[key] = _number(key, settings[key], int, 0)
+    # At least the current set (which is always answerable).
+    settings["RIGHTSGATE_ARCHIVE_VERSIONS"] = _number(
+        "RIGHTSGATE_ARCHIVE_VERSIONS", settings["RIGHTSGATE_ARCHIVE_VERSIONS"], int, 1)
     settings["RIGHTSGATE_ACTIVATE_FAILING_CASES"] = _switch(
         "RIGHTSGATE_ACTIVATE_FAILING_CASES", settings["RIGHTSGATE_ACTIVATE_FAILING_CASES"])
     geo = settings["RIGHTSGATE_TRUSTED_GEO_HEADERS"]

@@ -22,6 +22,10 @@ A valid set, once activated, is recorded as the state directory's `current`
 at the files: so every worker serves the newest set any worker activated, even while
 the files on disk are invalid or missing, never the older one the master loaded.
 
+Each activated set is also archived under its ruleset.version (api.archive), the last
+RIGHTSGATE_ARCHIVE_VERSIONS of them, and their files are never pruned while archived:
+earlier sets answer again from there (api.replay: `version=`; api.changes: /v1/changes).
+
 An invalid set, an unreadable file or a manifest that does not match is refused,
 logged with every problem (file:line) and shown by /healthz; the old set keeps
 serving. /healthz names files relative to the rules directory only.
@@ -52,6 +56,9 @@ from engine.cases import check_cases, failing_case_problems
 from engine.localise import Localiser
 from engine.yamlsource import MAX_FILE_BYTES
 
+from .archive import VersionArchive
+from .changes import ChangeLog
+from .replay import PastServings
 from .serving import RuleFiles, Serving, ServingSettings
 
 log = logging.getLogger("rightsgate.reload")
@@ -64,8 +71,11 @@ SETTLE_SECONDS = 0.2
 MAX_DEPTH = 3
 # A watched locales file is hashed up to this many bytes (its size is hashed too).
 MAX_HASHED_BYTES = 64 * 1024 * 1024
-# Rule sets kept in the state directory besides `current` (each is a few hundred KB).
+# Rule sets kept in the state directory besides `current` and the archived ones (each is a
+# few hundred KB): the newest staged, refused ones included (another worker may be loading one).
 KEEP_SETS = 8
+# Activated rule set versions kept by default for /v1/changes and replays (api.archive).
+ARCHIVE_VERSIONS = 16
 
 _REGISTRY: weakref.WeakSet[RulesReloader] = weakref.WeakSet()
 
@@ -228,10 +238,12 @@ class RuleState:
     be written costs only that memory: the set is then loaded from a private copy.
     """
 
-    def __init__(self, state_dir: Path, rules_dir: Path) -> None:
+    def __init__(self, state_dir: Path, rules_dir: Path, archive_size: int = ARCHIVE_VERSIONS) -> None:
         key = hashlib.sha256(str(Path(rules_dir).resolve()).encode()).hexdigest()[:16]
         self.root = Path(state_dir) / key
         self.sets = self.root / "sets"
+        # ruleset.version -> the set it was built from, for the last `archive_size` activated.
+        self.archive = VersionArchive(self.root, archive_size)
         self.writable = True
 
     def current(self) -> str | None:
@@ -263,18 +275,21 @@ class RuleState:
             self.writable = False
             raise
 
-    def activate(self, digest: str) -> None:
-        """Record `digest` as the newest activated set (atomically), and prune old sets."""
+    def activate(self, digest: str, version: str) -> None:
+        """Record `digest` as the newest activated set (atomically) and archive it as
+        `version`; prune old sets, never one the archive still names."""
         if not self.writable:
             return
         try:
             scratch = self.root / f".current.{os.getpid()}.{threading.get_ident()}"
             scratch.write_text(digest + "\n", encoding="ascii")
             os.replace(scratch, self.root / "current")
+            self.archive.record(version, digest)
+            archived = {entry.digest for entry in self.archive.kept()}
             sets = sorted((p for p in self.sets.iterdir() if not p.name.startswith(".")),
                           key=lambda p: p.stat().st_mtime, reverse=True)
             for old in sets[KEEP_SETS:]:
-                if old.name != digest:
+                if old.name != digest and old.name not in archived:
                     shutil.rmtree(old, ignore_errors=True)
         except OSError as error:
             log.warning("could not record the active rule set (%s)", error.strerror,
@@ -350,14 +365,17 @@ class RulesReloader:
 
     def __init__(self, rules_dir: Path, locales_dir: Path, interval: float, state_dir: Path,
                  settings: ServingSettings | None = None, bundle_dir: Path | None = None,
-                 activate_failing_cases: bool = False) -> None:
+                 activate_failing_cases: bool = False, archive_size: int = ARCHIVE_VERSIONS) -> None:
         self.rules_dir = Path(rules_dir)
         self.activate_failing_cases = activate_failing_cases
         # Compiled sets by content: the workers asked for the same new set compile it once.
         self.bundles = BundleStore(bundle_dir) if bundle_dir is not None else None
         self.locales_dir = Path(locales_dir)
         self.interval = interval
-        self.state = RuleState(state_dir, self.rules_dir)
+        self.state = RuleState(state_dir, self.rules_dir, archive_size)
+        # Earlier activated sets, for `version=` replays and /v1/changes (api.archive).
+        self.past = PastServings(self.state.archive, self.state.sets, self.bundles)
+        self.changes = ChangeLog(self.past)
         self.status = ReloadStatus()
         self._reset_after_fork()
         # Start-up: an invalid or unreadable rule set raises here, so the process never serves it.
@@ -372,11 +390,15 @@ class RulesReloader:
         self.serving = Serving(snapshot, localiser, locales_digest=locales_content[:16],
                                rules=look.rule_files("files"), locales_content=locales_content,
                                settings=settings)
-        self.state.activate(look.digest)
+        self.serving.replays = self.past.serving  # successors inherit it
+        self.state.activate(look.digest, snapshot.version)
         self.status.last_reload_at = snapshot.loaded_at
         _REGISTRY.add(self)
 
     def _reset_after_fork(self) -> None:
+        if hasattr(self, "past"):
+            self.past.reset_locks()
+            self.changes.reset_locks()
         self._lock = threading.Lock()  # one look at a time
         self._start_lock = threading.Lock()  # separate, so a request never waits for a load
         self._stop = threading.Event()
@@ -525,7 +547,7 @@ class RulesReloader:
         # One assignment: a request sees the old Serving or the new one, never a mix.
         self.serving = nxt
         if look is not None and origin == "files":
-            self.state.activate(look.digest)
+            self.state.activate(look.digest, nxt.version)
         self.status.last_reload_at = time.time()
         same = nxt.version == serving.version and localiser is None
         log.info("rule files changed; no answer changed" if same else "reloaded", extra={

@@ -35,6 +35,14 @@ def _optional(description: str) -> dict:
     return _doc(f"{description} (optional: left out when it does not apply)")
 
 
+ITEM_VERSION = _doc(
+    "Receipt: a short content hash (16 hex digits) of this item as served: its rule's effect (rule "
+    "id, every field, citation, legal status, basis) and its words in the served language (title, "
+    "text or description, deadline words, authority). The same rule and words give the same version "
+    "in every rule set version; a text edit, a translation change or another language's words change "
+    "it. Store it with a consent record to prove what was shown.", example="3f1c9a0b5d2e4c67")
+
+
 class JurisdictionSchema(Schema):
     code = fields.String(required=True, metadata=_doc("The modelled jurisdiction that decided", example="DE"))
     requested = fields.String(required=True, allow_none=True,
@@ -78,6 +86,7 @@ class AgeGateSchema(Schema):
     legal_status = fields.String(required=True, validate=validate.OneOf(LEGAL_STATUSES))
     title = fields.String(required=True)
     text = fields.String(required=True)
+    version = fields.String(required=True, metadata=ITEM_VERSION)
     fallback_locale = fields.String(metadata=_optional("Set when this item's words are in English"))
 
 
@@ -108,6 +117,7 @@ class _ItemSchema(Schema):
     rule = fields.String(required=True)
     legal_status = fields.String(required=True, validate=validate.OneOf(LEGAL_STATUSES))
     basis = fields.String(required=True, validate=validate.OneOf(BASES))
+    version = fields.String(required=True, metadata=ITEM_VERSION)
     fallback_locale = fields.String(metadata=_optional("Set when this item's words are in English"))
 
 
@@ -174,6 +184,63 @@ class DecisionSchema(Schema):
     untranslated_fields = fields.List(fields.String(), required=True, metadata=_doc(
         "Fields never translated, by design: `citation` (the law's own words), `authority.name` "
         "and `authority.co_enforcer` (official names), `exemptions` (ids for the frontend to label)"))
+
+
+# -- changes between two rule set versions ------------------------------------------
+
+
+class PlaceAddedSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True, metadata=_doc("English name"))
+    frameworks = fields.List(fields.String(), required=True)
+
+
+class PlaceRemovedSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True, metadata=_doc("English name"))
+
+
+class ChangeSchema(Schema):
+    jurisdiction = fields.String(required=True, metadata=_doc("The place's code", example="PT"))
+    name = fields.String(required=True, metadata=_doc("The place's English name", example="Portugal"))
+    ages = fields.String(required=True, metadata=_doc(
+        "Whom it concerns: `ages 13-15`, `age 16`, `age not given`, `everyone`, or several joined by "
+        "`and`", example="ages 13-15"))
+    gpc = fields.Boolean(required=True, allow_none=True, metadata=_doc(
+        "With (true) or without (false) Global Privacy Control; null: either way"))
+    context = fields.String(required=True, validate=validate.OneOf((*CONTEXTS, "any")), metadata=_doc(
+        "consumer or school accounts; any: both alike"))
+    as_of = fields.String(required=True, allow_none=True, metadata=_doc(
+        "From this day on (a law's or phase's start); null: on every day", format="date"))
+    what = fields.String(required=True, metadata=_doc(
+        "The field that changed: `age_gate.<field>`, `<rights|opt_outs|notices>.<id>` (the item "
+        "appears or disappears: `present`/`absent`) or `<rights|opt_outs|notices>.<id>.<field>`",
+        example="age_gate.status"))
+    before = fields.Raw(required=True, allow_none=True, metadata=_doc("The value in `from`"))
+    after = fields.Raw(required=True, allow_none=True, metadata=_doc("The value in `to`"))
+    sentence = fields.String(required=True, metadata=_doc(
+        "The change in plain English, with the place and ages",
+        example="Portugal, ages 13-15 from 2019-08-09: people now need a parent's consent "
+                "(before: can sign up and consent themselves)"))
+
+
+class ChangesSchema(Schema):
+    """What changed, for whom, between two rule set versions this service activated."""
+
+    from_ = fields.String(required=True, data_key="from", attribute="from",
+                          metadata=_doc("The older rule set version (`since`)"))
+    to = fields.String(required=True, metadata=_doc("The newer rule set version (`until`, default current)"))
+    changed = fields.Boolean(required=True, metadata=_doc("Anything at all differs"))
+    added = fields.List(fields.Nested(PlaceAddedSchema), required=True,
+                        metadata=_doc("Places only `to` models, with their laws"))
+    removed = fields.List(fields.Nested(PlaceRemovedSchema), required=True,
+                          metadata=_doc("Places only `from` models"))
+    frameworks_added = fields.List(fields.String(), required=True)
+    frameworks_removed = fields.List(fields.String(), required=True)
+    texts = fields.List(fields.String(), required=True, metadata=_doc(
+        "Catalogue entries whose English words changed (their translations are then stale)"))
+    changes = fields.List(fields.Nested(ChangeSchema), required=True, metadata=_doc(
+        "Every answer that differs in the places both model, per place and run of ages"))
 
 
 # -- reference endpoints ----------------------------------------------------------

@@ -14,6 +14,8 @@ path, each keyed here and nowhere else:
 - `templates`: (input class, locale) -> the rendered, dumped and encoded decision
   with holes for the three request-specific values (`requested`, `matched`,
   `as_of`), so a new birthdate or date in a known class costs a join, not a render.
+- `receipts`: (item kind, effect, place, locale, consent ages) -> the item's version
+  (engine.receipts), so a template render hashes each shared item once.
 - `languages`: (the caller's language preferences) -> served locale tag.
 - `places` / `edge_places`: a jurisdiction as sent / the edge's (country, region) ->
   its Resolution.
@@ -23,6 +25,8 @@ ready bytes and headers (ETag, Cache-Control, Vary, Content-Language). A decisio
 without age or birthdate is the same for everyone who sends the same request, so it is
 `public` (shared caches and CDNs may keep it, with stale-while-revalidate); one with an
 age stays `private`. One located by the edge's headers (api.geo) varies on them too.
+A request naming an earlier rule set (`version=`) is answered by that set's own Serving,
+which `replays` (api.replay) provides; the answer is remembered here like any other.
 `conditional`
 turns an Answer into status, headers and body for a request's If-None-Match; the
 Flask views and the WSGI front (api.front) both use it, so they cannot differ.
@@ -62,6 +66,7 @@ from engine.render import (
     render_ui_strings,
 )
 
+from .archive import NotArchived
 from .arguments import (
     EPOCH_ORDINAL,
     DecisionArgs,
@@ -87,6 +92,8 @@ REFERENCE_VARY = "Accept-Language"
 # this bounds what the memo can hold whatever clients send).
 MAX_MEMO_INPUT = 1024
 MAX_LANGUAGE_MEMO = 4096
+# Item versions remembered per Serving (one per effect, place, language and consent age).
+MAX_RECEIPTS = 16384
 # The memo keys' first member: which kind of raw input the rest is.
 QUERY, BODY = 0, 1
 # The trusted edge's raw (country, region) header values, when an answer may depend on them.
@@ -287,9 +294,14 @@ class Serving:
         self.answers = AnswerMemo(size)
         self.bodies = ResponseCache(size)
         self.templates: dict[tuple, Template] = {}
+        # Item versions (engine.receipts) already computed for this snapshot and localiser.
+        self.receipts: dict[tuple, str] = {}
         self.languages: dict[tuple[str | None, str | None], str] = {}
         self.places: dict[str | None, Resolution | InvalidJurisdiction] = {}
         self.edge_places: dict[tuple[str | None, str | None], Resolution] = {}
+        # `version=` on a decision: the Serving of that earlier rule set (api.replay), or
+        # a NotArchived error; None: this Serving answers only as itself.
+        self.replays: Callable[[str, Serving], Serving] | None = None
         self.counters = _Counters()
         max_age, swr = self.settings.decision_max_age, self.settings.decision_stale_while_revalidate
         # With an age (or birthdate) the answer is about one person: only their browser keeps it.
@@ -338,8 +350,10 @@ class Serving:
                       locales_content=locales_content if new_words and locales_content
                       else self.locales_content,
                       settings=self.settings)
+        nxt.replays = self.replays
         if same:
             nxt.answers, nxt.bodies, nxt.templates = self.answers, self.bodies, self.templates
+            nxt.receipts = self.receipts
             nxt.counters = self.counters
         if not new_words:
             nxt.languages = self.languages
@@ -485,6 +499,10 @@ class Serving:
                   location: str, edge: Edge = None) -> Answer:
         """Look up, localise and serialise the decision for validated `args` (cached)."""
         snapshot = self.snapshot
+        if args.version is not None and args.version != snapshot.version:
+            # A replay: the earlier rule set answers, as it did (its own caches and ETags).
+            return self._past(args.version, location)._decision(
+                args._replace(version=None), gpc_header, accept_language, location, edge)
         gpc = args.gpc or (gpc_header or "").strip() == "1"
         geo = self.settings.geo
         vary = DECISION_VARY
@@ -514,6 +532,15 @@ class Serving:
             answer = self._answer(body, key, cache_control, vary, tag, resolution.code)
             self.bodies.put(key, answer)
         return answer
+
+    def _past(self, version: str, location: str) -> Serving:
+        """The Serving of the earlier rule set `version`, or a 422 problem naming `version`."""
+        try:
+            if self.replays is None:
+                raise NotArchived(version, "is not the current rule set, and this service keeps no others")
+            return self.replays(version, self)
+        except NotArchived as missing:
+            raise validation_problem([FieldError("version", location, missing.why)]) from None
 
     def _edge_resolution(self, geo: GeoHeaders, edge: tuple[str | None, str | None],
                          location: str) -> Resolution:
@@ -558,8 +585,11 @@ class Serving:
         code, _band, gpc, _interval, context = class_key
         decision = snapshot.decision_of(class_key)
         holed = Resolution(requested=_REQUESTED.text, code=code, matched=_MATCHED.text)  # type: ignore[arg-type]
+        if len(self.receipts) >= MAX_RECEIPTS:
+            self.receipts.clear()
         body = encode(RESPONSE_SCHEMA.dump(render_decision(snapshot, self.localiser, decision, holed, tag,
-                                                           _AS_OF, gpc, context)))  # type: ignore[arg-type]
+                                                           _AS_OF, gpc, context,  # type: ignore[arg-type]
+                                                           receipts=self.receipts)))
         template = Template.cut(body)
         if len(self.templates) >= self.settings.cache_size:
             self.templates.clear()  # bounded like the memo; refills one render per class

@@ -13,12 +13,13 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from .arguments import DecisionBodySchema, DecisionQuerySchema, LocaleQuerySchema
+from .arguments import ChangesQuerySchema, DecisionBodySchema, DecisionQuerySchema, LocaleQuerySchema
 from .component import BASE_PATH, JS_MIMETYPE, UNVERSIONED_PATH, load_component
 from .errors import PROBLEM_MIMETYPE
 from .problems import PROBLEM_TYPES
 from .responses import (
     CatalogSchema,
+    ChangesSchema,
     ComponentManifestSchema,
     DecisionSchema,
     HealthSchema,
@@ -98,6 +99,7 @@ _LANGUAGE_HEADERS = [
      "description": "ETags of a cached copy (or `*`); a match answers 304 (GET) or 412 (POST).",
      "schema": {"type": "string"}},
 ]
+_IF_NONE_MATCH = _LANGUAGE_HEADERS[1]
 _GPC_HEADER = {"in": "header", "name": "Sec-GPC", "required": False,
                "description": "Global Privacy Control: `1` counts as gpc=true; other values are ignored "
                               "(as the GPC specification asks).",
@@ -124,7 +126,10 @@ def _paths() -> dict[str, dict[str, Any]]:
                     "`CloudFront-Viewer-Country-Region`, or Vercel's `X-Vercel-IP-Country` + "
                     "`X-Vercel-IP-Country-Region`): then they locate the person (`matched: edge_header`, "
                     "`Vary` names them), and a request they do not locate (no header, `XX`, `T1`) is a "
-                    "422 naming `jurisdiction`.")
+                    "422 naming `jurisdiction`. Every item (age gate, right, opt-out, notice) carries a "
+                    "`version`, a receipt of its rule and its words as shown; `version=` replays an "
+                    "earlier rule set this service activated (its ruleset.version), with its old body "
+                    "and ETag, and combines with `as_of`.")
     return {
         "/v1/decision": {
             "get": {
@@ -147,6 +152,24 @@ def _paths() -> dict[str, dict[str, Any]]:
                                         "InternalError")},
             },
         },
+        "/v1/changes": {"get": {
+            "tags": ["decision"], "summary": "What changed between two rule set versions",
+            "operationId": "getChanges",
+            "description": "Compares two rule set versions this service activated (the last "
+                           "RIGHTSGATE_ARCHIVE_VERSIONS, kept on disk across restarts): places and laws "
+                           "added or removed, English texts changed, then every answer that differs, "
+                           "per place and run of ages, with GPC, account kind and first day, each in a "
+                           "plain English sentence. `until` defaults to the current rule set. A version "
+                           "that is not archived (never activated here, or pruned) is a 422 naming "
+                           "`since` or `until`. The first comparison of a pair takes a second or two; "
+                           "it is then kept.",
+            "parameters": [{"in": "query", "schema": ChangesQuerySchema}, _IF_NONE_MATCH],
+            "responses": {"200": {"description": "The comparison",
+                                  "headers": _headers("ETag", "Cache-Control"),
+                                  "content": {"application/json": {"schema": "Changes"}}},
+                          **_NOT_MODIFIED,
+                          **_errors("NotAcceptable", "ValidationFailed", "InternalError")},
+        }},
         "/v1/jurisdictions": _reference_op(
             "List jurisdictions", "Jurisdictions",
             "Every modelled jurisdiction: code, localised name (CLDR), kind, parent, frameworks, "
@@ -246,6 +269,7 @@ def build_spec() -> dict[str, Any]:
             ("Locales", LocalesSchema, None), ("UiStrings", UiStringsSchema, None),
             ("ComponentManifest", ComponentManifestSchema, None),
             ("Health", HealthSchema, None),
+            ("Changes", ChangesSchema, None),
             ("Problem", ProblemSchema, None)):
         spec.components.schema(name, component=extra, schema=schema)
     header_docs = {

@@ -18,6 +18,7 @@ from .decision import Decision
 from .jurisdictions import Resolution
 from .localise import SOURCE_LOCALE, Localiser
 from .model import GATE_TEXT_BY_CONSENT, thaw
+from .receipts import item_version
 from .snapshot import Snapshot
 from .ui_strings import UI_STRINGS
 from .verification import verification
@@ -131,8 +132,15 @@ def render_decision(
     as_of: date,
     gpc: bool,
     context: str = "consumer",
+    receipts: dict | None = None,
 ) -> dict:
-    """Build the v1 decision response for `decision` in locale `tag`."""
+    """Build the v1 decision response for `decision` in locale `tag`.
+
+    `receipts` may hold item versions already computed with this snapshot and localiser
+    (engine.receipts; the API keeps one per Serving): an item is a function of its effect
+    (shared by identity between classes), its kind, the place, the language and the age
+    gate's placeholder values, so the hash is computed once for all the classes sharing it.
+    """
     ruleset = snapshot.ruleset
     words = _Words(localiser, tag, ruleset.catalog)
     jur = ruleset.jurisdictions[decision.jurisdiction]
@@ -147,6 +155,18 @@ def render_decision(
     gate_out["title"], gate_out["text"], fell_back = words.item("age_gate", gate_text_id(gate), values)
     if fell_back:
         gate_out["fallback_locale"] = SOURCE_LOCALE
+    values_key = (values["consent_age"], values["minimum_age"])
+
+    def receipt(kind: str, effect: Mapping, item: dict) -> str:
+        if receipts is None:
+            return item_version(kind, item)
+        key = (kind, id(effect), jur.code, tag, values_key)  # effects live as long as the snapshot
+        found = receipts.get(key)
+        if found is None:
+            found = receipts[key] = item_version(kind, item)
+        return found
+
+    gate_out["version"] = receipt("age_gate", decision.age_gate, gate_out)
 
     def items(kind: str, effects: tuple) -> list[dict]:
         out = []
@@ -169,6 +189,7 @@ def render_decision(
                         words.fallbacks.append("authority.EEA")
             if fb:
                 item["fallback_locale"] = SOURCE_LOCALE
+            item["version"] = receipt(kind, effect, item)  # the rule's effect and these words
             out.append(item)
         return out
 

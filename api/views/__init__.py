@@ -42,10 +42,12 @@ def respond(answer: Answer) -> Response:
 def register_blueprints(app: Flask) -> None:
     """Mount every endpoint."""
     from ..component import load_component
+    from .changes import bp as changes_bp
     from .component import component_blueprint
     from .decision import bp as decision_bp
     from .meta import bp as meta_bp
 
     app.register_blueprint(decision_bp)
+    app.register_blueprint(changes_bp)
     app.register_blueprint(meta_bp)
     app.register_blueprint(component_blueprint(load_component()))

@@ -18,7 +18,7 @@ def test_answers_match_the_openapi_document(app):
     assert {op.label for op in operations} == {
         "GET /v1/decision", "POST /v1/decision", "GET /v1/jurisdictions", "GET /v1/catalog",
         "GET /v1/locales", "GET /v1/ui-strings", "GET /v1/component", f"GET {component}",
-        "GET /v1/component/rightsgate-panel.js", "GET /healthz"}
+        "GET /v1/component/rightsgate-panel.js", "GET /healthz", "GET /v1/changes"}
 
     for operation in operations:
 

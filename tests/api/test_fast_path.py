@@ -29,7 +29,7 @@ from api.errors import ApiProblem
 
 QUERY_SCHEMA = DecisionQuerySchema()
 BODY_SCHEMA = DecisionBodySchema()
-FIELDS = ("jurisdiction", "age", "birthdate", "gpc", "locale", "as_of")
+FIELDS = ("jurisdiction", "age", "birthdate", "gpc", "locale", "as_of", "context", "version")
 
 # Values near every rule's edge, plus arbitrary text.
 TEXT_VALUES = st.one_of(
@@ -37,7 +37,8 @@ TEXT_VALUES = st.one_of(
                      "-0", "007", "130", "131", "-1", "13.0", "+13", "1e3", "true", "false", "TRUE", "1",
                      "maybe", "2010-05-17", "2010-02-30", "2010-5-17", "2999-01-01", "1800-01-01",
                      "1890-06-01", "2026-01-01", "fr", "fr-CA", "fr_CA", "zz-ZZZZZZZZZ", "f", "de-CH-1996",
-                     "toolongsubtag-x", "a\tb", "DE\n"]),
+                     "toolongsubtag-x", "a\tb", "DE\n", "consumer", "school", "e08317d5dcba098a",
+                     "E08317D5DCBA098A", "e08317d5dcba098", "e08317d5dcba098a\n", "e08317d5dcba098az"]),
     st.text(max_size=12),
     st.text(alphabet="0123456789-", max_size=10),
 )
@@ -117,6 +118,7 @@ def test_fast_body_agrees_with_the_schema(data):
 def test_the_fast_path_takes_the_common_shapes():
     """It is only useful if it answers what clients really send."""
     for query in (b"jurisdiction=DE&age=15", b"jurisdiction=US-CA&gpc=1&locale=fr-CA",
+                  b"jurisdiction=PT&age=14&version=e08317d5dcba098a",
                   b"jurisdiction=AT&birthdate=2013-05-01&as_of=2026-01-01", b"", b"age=&jurisdiction=FR"):
         assert fast_query(query) is not None, query
     for body in ({"jurisdiction": "DE", "age": 15}, {"jurisdiction": "AT", "birthdate": "2013-05-01"},

@@ -180,7 +180,7 @@ def test_documented_parameters_match_the_schemas():
     get = document["paths"]["/v1/decision"]["get"]
     query = {p["name"] for p in get["parameters"] if p["in"] == "query"}
     headers = {p["name"] for p in get["parameters"] if p["in"] == "header"}
-    assert query == {"jurisdiction", "age", "birthdate", "gpc", "locale", "as_of", "context"}
+    assert query == {"jurisdiction", "age", "birthdate", "gpc", "locale", "as_of", "context", "version"}
     assert headers == {"Sec-GPC", "Accept-Language", "If-None-Match"}
     body = document["components"]["schemas"]["DecisionRequest"]
     assert set(body["properties"]) == query
