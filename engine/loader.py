@@ -112,7 +112,7 @@ def _where_in_words(raw: Any, path: list) -> str:
     node = raw
     for index, key in enumerate(path):
         child = _value_at(node, [key])
-        if isinstance(key, int):
+        if isinstance(key, int):  # a list index, or a bare NO key (YAML's false) naming its entry
             name = child.get("id") or child.get("name") if isinstance(child, dict) else None
             parent = str(path[index - 1]) if index else "item"
             singular = parent[:-1] if parent.endswith("s") else parent
@@ -152,7 +152,7 @@ def _report_schema_errors(
                 suggestion = did_you_mean(value, choices) or f"use one of: {', '.join(choices)}"
                 message = f"{where}: '{value}' is not an allowed value"
             else:
-                message = f"{where}: {message[:1].lower()}{message[1:]}"
+                message = f"{where}: {message}"
             if (any(p is False for p in path) or value is False
                     or (isinstance(value, list) and any(v is False for v in value))):
                 suggestion = ("YAML reads a bare NO, no, off or false as the value false: "
