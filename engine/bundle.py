@@ -28,6 +28,7 @@ import logging
 import os
 import pickle
 import platform
+import stat
 import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
@@ -97,9 +98,25 @@ def content_key(rules_dir: Path) -> str:
         for name in sorted(filenames):
             path = Path(dirpath) / name
             sha.update(str(path.relative_to(root)).encode() + b"\0")
-            with path.open("rb") as handle:  # OSError: the loader will name the file
-                sha.update(hashlib.sha256(handle.read()).digest())
+            sha.update(_file_digest(path))
     return sha.hexdigest()
+
+
+class Uncacheable(OSError):
+    """A file only the loader may judge (a pipe, a device): compile, and let it say why."""
+
+
+def _file_digest(path: Path) -> bytes:
+    # Without blocking and only a regular file: a rule file may be a FIFO (open would wait
+    # for a writer forever) or a link to /dev/zero (reading would never end).
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Uncacheable(f"not a regular file: {path.name}")
+        digest = hashlib.sha256()
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+        return digest.digest()
 
 
 def _lock(handle: BinaryIO, deadline: float) -> None:
@@ -141,6 +158,9 @@ class BundleStore:
         started = time.perf_counter()
         try:
             key = content_key(rules_dir)
+        except OSError:  # an unreadable or special file: the loader reports it, file by file
+            return compile_()
+        try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             lock = open(self.directory / f".{key[:32]}.lock", "a+b")
         except OSError as error:

@@ -141,3 +141,31 @@ def test_processes_asking_for_the_same_new_set_compile_it_once(rules_copy, tmp_p
     assert all(worker.returncode == 0 for worker in workers)
     assert len({version for version, _ in outputs}) == 1
     assert sorted(from_bundle for _, from_bundle in outputs) == ["False", "True", "True"]
+
+
+@pytest.mark.parametrize("special", ["fifo", "dev_zero"])
+def test_a_pipe_or_device_in_the_rules_is_refused_not_waited_for(rules_copy, tmp_path, special):
+    """Hashing the files for the key must never open a FIFO for reading (it would wait for
+    a writer forever) nor read /dev/zero (it never ends): the loader refuses them."""
+    import threading
+
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_copy, rules)
+    target = rules / "frameworks" / "special.yaml"
+    if special == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/dev/zero")
+    outcome: dict = {}
+
+    def load() -> None:
+        try:
+            load_snapshot(rules, BundleStore(tmp_path / "bundles"))
+        except RuleSetInvalid as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "load_snapshot hung on a special file"
+    assert "special.yaml" in str(outcome["error"])

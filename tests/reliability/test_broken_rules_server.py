@@ -86,7 +86,7 @@ SPECIALS = {"dev_zero_symlink": ("frameworks/zero.yaml", None, "not a regular fi
             "named_pipe": ("frameworks/pipe.yaml", None, "not a regular file")}
 
 
-def await_refusal(tail, pids: set[int], timeout: float = 90) -> dict[int, dict]:
+def await_refusal(tail, pids: set[int], name: str, timeout: float = 90) -> dict[int, dict]:
     deadline = time.monotonic() + timeout
     seen: dict[int, dict] = {}
     while set(seen) != pids:
@@ -95,7 +95,7 @@ def await_refusal(tail, pids: set[int], timeout: float = 90) -> dict[int, dict]:
                 seen[event["pid"]] = event
             elif event.get("event") == "reload" and event.get("pid") in pids:
                 raise AssertionError(f"a broken rule set was activated: {event}")
-        assert time.monotonic() < deadline, f"not refused by {pids - set(seen)}"
+        assert time.monotonic() < deadline, f"{name}: not refused by {pids - set(seen)}"
         time.sleep(0.05)
     return seen
 
@@ -127,7 +127,7 @@ def test_every_corpus_case_dropped_into_a_running_server_is_refused(tmp_path):
 
             tail.skip_to_end()
             install(broken, served)
-            refusals = await_refusal(tail, pids)
+            refusals = await_refusal(tail, pids, name)
             for event in refusals.values():
                 assert event["version"] == version
                 assert any(p["file"] == file and p["line"] == line and message in p["message"]
