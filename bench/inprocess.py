@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from api.arguments import load_body, load_query, parse_json_object, parse_query
+from api.config import DEFAULT_BUNDLE_DIR
 from api.reload import RulesReloader
 from api.serving import (
     BODY_SCHEMA,
@@ -235,7 +236,8 @@ def make_serving(rules_dir: Path | str, locales_dir: Path | str = DEFAULT_LOCALE
                  cache_size: int = 2048) -> Serving:
     """The Serving a worker answers with (built as create_app builds it, without Flask)."""
     state = Path(__file__).resolve().parent / ".work" / "state"
-    reloader = RulesReloader(Path(rules_dir), Path(locales_dir), 0, state, ServingSettings(cache_size))
+    reloader = RulesReloader(Path(rules_dir), Path(locales_dir), 0, state, ServingSettings(cache_size),
+                             bundle_dir=DEFAULT_BUNDLE_DIR)  # as create_app: a worker loads the bundle
     reloader.serving.preload_locales()
     return reloader.serving
 
@@ -400,7 +402,7 @@ FIRST_LANGUAGE_TAGS = ("de", "fr", "pl", "fi", "el", "hu", "pt", "ga")
 def _first_language_child(rules_dir: str, preload: bool) -> dict[str, Any]:
     """In a fresh process: the first decision in each language vs a second (another class)."""
     state = Path(__file__).resolve().parent / ".work" / "state"
-    reloader = RulesReloader(Path(rules_dir), DEFAULT_LOCALES_DIR, 0, state)
+    reloader = RulesReloader(Path(rules_dir), DEFAULT_LOCALES_DIR, 0, state, bundle_dir=DEFAULT_BUNDLE_DIR)
     serving = reloader.serving
     if preload:
         serving.preload_locales()  # what create_app does before gunicorn forks

@@ -35,9 +35,10 @@ if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from api.config import DEFAULT_BUNDLE_DIR  # noqa: E402
 from bench import growth, http_load, inprocess, load, memory, peers, report  # noqa: E402
 from bench.mix import build_mix, describe  # noqa: E402
-from engine import load_snapshot  # noqa: E402
+from engine import BundleStore, load_snapshot  # noqa: E402
 
 PHASES = ("inprocess", "http", "peers", "load", "memory", "growth")
 WORK = ROOT / "bench" / ".work"
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine(), "command": command, "smoke": args.smoke,
                                "phases": phases, "loadavg": {"start": loadavg()}}
-    snapshot = load_snapshot(ROOT / "rules")
+    snapshot = load_snapshot(ROOT / "rules", BundleStore(DEFAULT_BUNDLE_DIR))  # as the server does
     mix = build_mix(snapshot)
     results["mix"] = describe(mix, snapshot)
 
