@@ -81,9 +81,9 @@ def _subdivision_rules(fw: str, code: str, index: int) -> list[str]:
     return out
 
 
-def plan(scale: int) -> dict[str, list[str]]:
+def plan(scale: float) -> dict[str, list[str]]:
     """Fake country code -> its subdivision codes, for about `scale` x 40 places."""
-    extra = max(0, SHIPPED_PLACES * scale - SHIPPED_PLACES)
+    extra = max(0, round(SHIPPED_PLACES * scale) - SHIPPED_PLACES)
     if extra == 0:
         return {}
     countries = COUNTRY_CODES[:min(len(COUNTRY_CODES), math.ceil(extra / 10))]
@@ -94,7 +94,7 @@ def plan(scale: int) -> dict[str, list[str]]:
     return subdivisions
 
 
-def generate(scale: int, out: Path) -> Path:
+def generate(scale: float, out: Path) -> Path:
     """Write the rules for `scale` into `out` (replacing it); return `out`."""
     if out.exists():
         shutil.rmtree(out)

@@ -370,8 +370,10 @@ def measure(serving: Serving, mix: Sequence[Request], *, method: str, rounds: in
             "body_bytes": {"min": sizes[0], "median": sizes[len(sizes) // 2], "max": sizes[-1]}}
 
 
+# Smoke: the fewest rounds that still run every loop of _phase (two rounds, so the order
+# rotates) and every method on every request once; nothing is read from its numbers.
 PARAMS = {
-    "smoke": {"rounds": 10, "sample_rounds": 2, "slow_rounds": 4, "slow_batch": 10},
+    "smoke": {"rounds": 2, "sample_rounds": 1, "slow_rounds": 2, "slow_batch": 5},
     "full": {"rounds": 400, "sample_rounds": 40, "slow_rounds": 60, "slow_batch": 20},
 }
 
@@ -386,7 +388,7 @@ def run(rules_dir: Path | str, mix: Sequence[Request], *, smoke: bool,
         out: dict[str, Any] = {"params": params}
         for method in ("GET", "POST"):
             out[method] = measure(serving, mix, method=method, naive=naive, **params)
-        out["after_reload"] = after_reload(serving, mix, runs=2 if smoke else 6)
+        out["after_reload"] = after_reload(serving, mix, runs=1 if smoke else 6)
         out["first_language"] = first_language(rules_dir, smoke=smoke)
         return out
     finally:

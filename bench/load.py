@@ -60,14 +60,19 @@ def _rss_mib() -> float:
     return float("nan")
 
 
-def child(rules_dir: str, trace: bool = False) -> dict[str, Any]:
-    """Measure one cold load in this (fresh) process; return the numbers."""
+def child(rules_dir: str, trace: bool = False, reloads: int = 3,
+          bundle_dir: str | None = None) -> dict[str, Any]:
+    """Measure one cold load in this (fresh) process; return the numbers.
+
+    With `trace`, only the Snapshot's heap is measured: compiled, or loaded from the bundle
+    store in `bundle_dir` if given (the smoke run: tracing a compile takes four compiles' time).
+    """
     out: dict[str, Any] = {"rss_start_mib": _rss_mib()}
     started = time.perf_counter()
     import yaml
 
     import engine  # noqa: F401  (timed: the imports a server pays once)
-    from engine import load_snapshot
+    from engine import BundleStore, load_snapshot
     from engine.localise import Localiser
 
     out["import_s"] = time.perf_counter() - started
@@ -81,11 +86,12 @@ def child(rules_dir: str, trace: bool = False) -> dict[str, Any]:
 
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
-        snapshot = load_snapshot(rules_dir)
+        snapshot = load_snapshot(rules_dir, BundleStore(Path(bundle_dir)) if bundle_dir else None)
         current, peak = tracemalloc.get_traced_memory()
         out["snapshot_heap_mib"] = (current - before) / 2**20
         out["load_heap_peak_mib"] = (peak - before) / 2**20
         out["classes"] = sum(len(t.decisions) for t in snapshot.tables.values())
+        out["from_bundle"] = snapshot.from_bundle
         return out
     rss_before = _maxrss_mib()
     started = time.perf_counter()
@@ -103,13 +109,13 @@ def child(rules_dir: str, trace: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     Localiser()
     out["localiser_s"] = time.perf_counter() - started
-    reloads = []
-    for _ in range(3):
+    reload_times = []
+    for _ in range(reloads):
         started = time.perf_counter()
         load_snapshot(rules_dir)
-        reloads.append(time.perf_counter() - started)
-    out["reload_s"] = statistics.median(reloads)
-    out["reload_runs_s"] = reloads
+        reload_times.append(time.perf_counter() - started)
+    out["reload_s"] = statistics.median(reload_times)
+    out["reload_runs_s"] = reload_times
     return out
 
 
@@ -128,10 +134,16 @@ def bundle_child(rules_dir: str, bundle_dir: str) -> dict[str, Any]:
 
 
 def measure(rules_dir: Path, *, app_root: Path = ROOT, trace: bool = False, timeout: float = 600,
-            bundle_dir: Path | None = None) -> dict:
-    """Run `child` (or `bundle_child`) in a fresh interpreter with `app_root`'s engine; return its JSON."""
-    cmd = [sys.executable, "-m", "bench.load", "--child", str(rules_dir)] + (["--trace"] if trace else [])
-    if bundle_dir is not None:
+            bundle_dir: Path | None = None, reloads: int = 3) -> dict:
+    """Run `child` (or `bundle_child`) in a fresh interpreter with `app_root`'s engine; return its JSON.
+
+    `bundle_dir` without `trace`: a start through the bundle store (`bundle_child`); with
+    `trace`: the traced load takes the Snapshot from there.
+    """
+    cmd = [sys.executable, "-m", "bench.load", "--child", str(rules_dir), f"--reloads={reloads}"]
+    if trace:
+        cmd += ["--trace"] + ([f"--bundle-dir={bundle_dir}"] if bundle_dir is not None else [])
+    elif bundle_dir is not None:
         cmd = [sys.executable, "-m", "bench.load", "--bundle", str(rules_dir), str(bundle_dir)]
     env_path = f"{app_root}:{ROOT}"
     proc = subprocess.run(cmd, cwd=app_root, capture_output=True, text=True, timeout=timeout,
@@ -142,23 +154,31 @@ def measure(rules_dir: Path, *, app_root: Path = ROOT, trace: bool = False, time
 
 
 def run(*, smoke: bool, rules_dir: Path = ROOT / "rules", compare_root: Path | None = None) -> dict[str, Any]:
-    """Cold loads in fresh processes (alternating with `compare_root`'s engine if given)."""
+    """Cold loads in fresh processes (alternating with `compare_root`'s engine if given).
+
+    The smoke run starts each kind of child once, with one reload, and traces a load from
+    the bundle just stored instead of a compile (every compile there is a real one otherwise:
+    the child's load and reload, and the compile that stores the bundle).
+    """
     repeats = 1 if smoke else 5
+    reloads = 1 if smoke else 3
     runs: dict[str, list[dict]] = {"current": []}
     if compare_root is not None:
         runs["before"] = []
     for _ in range(repeats):
-        runs["current"].append(measure(rules_dir))
+        runs["current"].append(measure(rules_dir, reloads=reloads))
         if compare_root is not None:
-            runs["before"].append(measure(compare_root / "rules", app_root=compare_root))
-    traced = measure(rules_dir, trace=True)
-    out: dict[str, Any] = {"repeats": repeats, "traced": traced, "runs": runs}
+            runs["before"].append(measure(compare_root / "rules", app_root=compare_root, reloads=reloads))
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="rightsgate-bench-bundles-") as bundles:
+        traced = None if smoke else measure(rules_dir, trace=True)
         stored = measure(rules_dir, bundle_dir=Path(bundles))  # compiles and stores
         loads = [measure(rules_dir, bundle_dir=Path(bundles)) for _ in range(repeats)]
+        if traced is None:
+            traced = measure(rules_dir, trace=True, bundle_dir=Path(bundles))
     assert not stored["from_bundle"] and all(r["from_bundle"] for r in loads)
+    out: dict[str, Any] = {"repeats": repeats, "traced": traced, "runs": runs}
     out["bundle"] = {"compile_and_store_s": stored["bundle_s"],
                      "load_s": statistics.median(r["bundle_s"] for r in loads),
                      "load_runs_s": [round(r["bundle_s"], 3) for r in loads],
@@ -181,6 +201,8 @@ if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "--bundle":
         print(json.dumps(bundle_child(sys.argv[2], sys.argv[3])))
     elif len(sys.argv) >= 3 and sys.argv[1] == "--child":
-        print(json.dumps(child(sys.argv[2], trace="--trace" in sys.argv)))
+        flags = dict(arg[2:].split("=", 1) for arg in sys.argv[3:] if "=" in arg)
+        print(json.dumps(child(sys.argv[2], trace="--trace" in sys.argv, reloads=int(flags.get("reloads", 3)),
+                               bundle_dir=flags.get("bundle-dir"))))
     else:
         print(json.dumps(run(smoke="--smoke" in sys.argv), indent=1))

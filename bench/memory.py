@@ -20,7 +20,8 @@ from engine import Snapshot
 from .http_load import drive, start_server
 from .mix import Request
 
-PARAMS = {"smoke": {"warm": 2_000, "total": 6_000}, "full": {"warm": 20_000, "total": 100_000}}
+# Smoke: a few hundred requests per step, enough to run both steps and read memory after each.
+PARAMS = {"smoke": {"warm": 500, "total": 1_500}, "full": {"warm": 20_000, "total": 100_000}}
 
 
 def worker_memory(pid: int) -> dict[str, float]:

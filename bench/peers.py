@@ -33,9 +33,13 @@ APPS = (("constant (bare WSGI)", "bench.constant_app:wsgi_app"), ("rightsgate", 
 KINDS = (("gunicorn gthread 2x4 (today)", "gunicorn"), ("gunicorn gevent 2 workers", "gevent"),
          ("granian 2x64 (api/server.py)", "granian"))
 NGINX = "nginx -> gunicorn gthread 2x4"
+# settle: seconds the slow clients hang on before the load starts (full: two trickles);
+# slow_duration: seconds of load while they do.
 PARAMS = {
-    "smoke": {"duration": 1, "rounds": 1, "slow_per_kind": 8, "connections": 16, "warmup": 0},
-    "full": {"duration": 2, "rounds": 5, "slow_per_kind": 70, "connections": 16, "warmup": 1},
+    "smoke": {"duration": 1, "rounds": 1, "slow_per_kind": 8, "connections": 16, "warmup": 0,
+              "settle": 0.5, "slow_duration": 1},
+    "full": {"duration": 2, "rounds": 5, "slow_per_kind": 70, "connections": 16, "warmup": 1,
+             "settle": 2.0, "slow_duration": 4},
 }
 
 NGINX_CONF = """
@@ -176,9 +180,9 @@ def run(mix: Sequence[Request], work_dir: Path, *, smoke: bool) -> dict[str, Any
         for label, _ in kinds:
             server = servers[(label, "rightsgate")]
             slow = SlowClients(server.port, params["slow_per_kind"])
-            time.sleep(2.0)
+            time.sleep(params["settle"])
             try:
-                result = drive(server.port, mix, "GET", work_dir, duration=params["duration"] * 2,
+                result = drive(server.port, mix, "GET", work_dir, duration=params["slow_duration"],
                                connections=params["connections"])
             finally:
                 slow.close()
