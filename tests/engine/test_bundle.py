@@ -16,21 +16,20 @@ import pytest
 from engine import BundleStore, RuleSetInvalid, load_snapshot
 from engine.bundle import content_key
 
-from ..conftest import REPO_ROOT, RULES_DIR
+from ..conftest import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
-def rules_copy(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("bundle") / "rules"
-    shutil.copytree(RULES_DIR, target)
-    return target
+def rules_copy(second_compile) -> Path:
+    """The copy of the shipped rules `second_compile` compiled (no test here edits it)."""
+    return second_compile[0]
 
 
 @pytest.fixture(scope="module")
-def compiled(rules_copy, snapshot):
-    """A bundle directory holding the shipped rules' bundle, and the Snapshot it came from."""
-    store = BundleStore(rules_copy.parent / "bundles")
-    first = load_snapshot(rules_copy, store)
+def compiled(second_compile, snapshot):
+    """A bundle directory holding the shipped rules' bundle, and the Snapshot it came from
+    (tests/engine/conftest.py: one compile, shared with test_snapshot.py)."""
+    _, store, first = second_compile
     assert not first.from_bundle and first.version == snapshot.version
     return store, first
 

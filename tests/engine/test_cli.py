@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
+import pytest
 from click.testing import CliRunner
 
+from engine import cli, load_snapshot
 from engine.cli import EXIT_CASES_FAILED, EXIT_INVALID, main
 
 from .conftest import RULES_DIR
+
+
+@pytest.fixture(autouse=True)
+def loads_through_a_bundle_store(shipped_bundles, monkeypatch):
+    """Each command loads its rules once or twice; what is tested here is the command (its
+    arguments, output and exit codes), not the compile (tests/engine/test_snapshot.py,
+    test_bundle.py; scripts/test runs `rightsgate validate` and `test` for real). So the
+    shipped rules come from the session's bundle (the same Snapshot: test_bundle.py) instead
+    of a compile each, and every edited set is still compiled and validated as before."""
+    monkeypatch.setattr(cli, "load_snapshot", functools.partial(load_snapshot, bundles=shipped_bundles))
 
 
 def run(*args: str):

@@ -24,7 +24,7 @@ from babel import Locale
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from engine import InvalidJurisdiction, Snapshot, load_snapshot
+from engine import InvalidJurisdiction, Snapshot
 from engine.snapshot import DateNotModelled
 
 from .helpers_rules import RULES_DIR
@@ -228,7 +228,7 @@ EPOCH = date(1970, 1, 1)
 GPC_OPT_OUTS = ("sale_sharing", "targeted_advertising")
 CONSENT_FIELDS = ("consent_by", "consent_rule", "consent_basis")
 
-# -- one snapshot per module, and the rule files read independently ---------------------
+# -- the session's snapshot, and the rule files read independently ----------------------
 
 
 class _QuietSnapshot:
@@ -247,8 +247,8 @@ class _QuietSnapshot:
 
 
 @pytest.fixture(scope="module")
-def snap() -> Snapshot:
-    return _QuietSnapshot(load_snapshot(RULES_DIR))  # type: ignore[return-value]
+def snap(snapshot: Snapshot) -> Snapshot:
+    return _QuietSnapshot(snapshot)  # type: ignore[return-value]
 
 
 @cache
