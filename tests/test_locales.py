@@ -13,7 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
-from engine import load_snapshot
+from engine import Snapshot
 from engine.coverage import required_messages
 from engine.localise import Localiser
 from engine.render import render_decision
@@ -42,8 +42,8 @@ def localiser() -> Localiser:
 
 
 @pytest.fixture(scope="module")
-def snap():
-    return load_snapshot(ROOT / "rules")
+def snap(shipped_snapshot: Snapshot) -> Snapshot:
+    return shipped_snapshot  # the session's compile of the shipped rules (tests/conftest.py)
 
 
 def test_every_required_language_is_shipped():

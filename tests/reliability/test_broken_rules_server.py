@@ -21,8 +21,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from engine import load_snapshot
-
 from ..conftest import RULES_DIR
 from ..engine.helpers_rules import build_rules, case_dirs, read_expect
 from ..engine.test_broken_rules import GENERATORS
@@ -30,6 +28,8 @@ from ..gunicorn_server import etag_version, running
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
+# Not shorter: each look costs every process a few ms of stat calls, and this test is
+# bound by the CPU the workers need to load each case (0.05 s made it a third slower).
 INTERVAL = 0.2
 CASES = case_dirs()
 PROBE = {"jurisdiction": "AT", "age": 13}
@@ -100,10 +100,10 @@ def await_refusal(tail, pids: set[int], name: str, timeout: float = 90) -> dict[
     return seen
 
 
-def test_every_corpus_case_dropped_into_a_running_server_is_refused(tmp_path):
+def test_every_corpus_case_dropped_into_a_running_server_is_refused(tmp_path, shipped_snapshot):
     served = tmp_path / "served"
     shutil.copytree(RULES_DIR, served)
-    version = load_snapshot(served).version
+    version = shipped_snapshot.version  # `served` is a copy of the shipped rules
     with running(served, tmp_path, workers=2, interval=INTERVAL) as server:
         pids = server.worker_pids()
         tail = server.tail()

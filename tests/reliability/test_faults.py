@@ -25,7 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from engine import RuleSetInvalid, load_snapshot
+from engine import BundleStore, RuleSetInvalid, load_snapshot
 
 from ..conftest import RULES_DIR
 from ..engine.helpers_rules import BROKEN_DIR, build_rules, read_expect
@@ -133,8 +133,8 @@ class Prober:
 # -- (a) the rules directory disappears ---------------------------------------------------
 
 
-def test_rules_directory_removed_while_serving(scratch_rules, tmp_path):
-    version_a = load_snapshot(scratch_rules).version
+def test_rules_directory_removed_while_serving(scratch_rules, tmp_path, shipped_snapshot):
+    version_a = shipped_snapshot.version  # scratch_rules is a copy of the shipped rules
     with running(scratch_rules, tmp_path, workers=2, interval=INTERVAL) as server:
         pids = server.worker_pids()
         tail = server.tail()
@@ -198,7 +198,8 @@ def write_slowly(path: Path, data: bytes, cut: int, pause: float) -> None:
         os.fsync(handle.fileno())
 
 
-def _version_with(rules: Path, rel: str, data: bytes, tmp: Path) -> str | None:
+def _version_with(rules: Path, rel: str, data: bytes, tmp: Path,
+                  bundles: BundleStore | None = None) -> str | None:
     """The version of `rules` with `rel` replaced by `data`, or None if that set is invalid."""
     trial = tmp / "trial"
     if trial.exists():
@@ -206,7 +207,7 @@ def _version_with(rules: Path, rel: str, data: bytes, tmp: Path) -> str | None:
     shutil.copytree(rules, trial)
     (trial / rel).write_bytes(data)
     try:
-        return load_snapshot(trial).version
+        return load_snapshot(trial, bundles).version
     except RuleSetInvalid:
         return None
 
@@ -231,17 +232,18 @@ def rule_boundary_cut(data: bytes) -> int:
 
 
 @pytest.mark.slow
-def test_half_written_file_is_never_activated(scratch_rules, tmp_path):
+def test_half_written_file_is_never_activated(scratch_rules, tmp_path, shipped_snapshot, server_bundles):
     """A slow in-place write is caught by the settle window (short pause) or refused as
     invalid (long pause, cut mid-line): only the old or the new full file is ever served."""
     old, new = gdpr_variants(tmp_path)
-    version_old = load_snapshot(scratch_rules).version
-    version_new = _version_with(scratch_rules, GDPR, new, tmp_path)
+    version_old = shipped_snapshot.version  # scratch_rules is a copy of the shipped rules
+    # Through the servers' bundle store: the workers' reloads to the new file load its bundle.
+    version_new = _version_with(scratch_rules, GDPR, new, tmp_path, server_bundles)
     assert version_new not in (None, version_old)
     # A cut at a rule boundary leaves a *valid*, smaller rule set: only the settle window
     # can keep it from being activated, so this half may stay on disk for less than that.
     boundary = rule_boundary_cut(new)
-    version_boundary_half = _version_with(scratch_rules, GDPR, new[:boundary], tmp_path)
+    version_boundary_half = _version_with(scratch_rules, GDPR, new[:boundary], tmp_path, server_bundles)
     assert version_boundary_half not in (None, version_old, version_new)
     # A cut in the middle of a line is what buffered writers and copies leave; this one is
     # invalid, so validation refuses it however long it stays.
