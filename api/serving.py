@@ -131,7 +131,7 @@ class Answer(CachedBody):
 class ServingSettings:
     """What a Serving needs from the app's settings."""
 
-    cache_size: int = 2048
+    cache_size: int = 8192
     decision_max_age: int = 300
     meta_max_age: int = 300
     decision_stale_while_revalidate: int = 60  # for the decisions shared caches may keep
