@@ -81,14 +81,14 @@ class DecisionFront:
         gpc, languages = environ.get("HTTP_SEC_GPC"), environ.get("HTTP_ACCEPT_LANGUAGE")
         if method == "GET":
             query = environ.get("QUERY_STRING", "").encode("latin-1")
-            answer = serving.remembered(QUERY, query, gpc, languages,
-                                        serving.edge_input(QUERY, query, environ))
+            answer = serving.remembered((QUERY, query, gpc, languages,
+                                         serving.edge_input(QUERY, query, environ)))
         else:
             raw = self._body(environ)
             if raw is None:
                 return self.app(environ, start_response)
             environ["wsgi.input"] = io.BytesIO(raw)  # Flask reads it again if it answers
-            answer = serving.remembered(BODY, raw, gpc, languages, serving.edge_input(BODY, raw, environ))
+            answer = serving.remembered((BODY, raw, gpc, languages, serving.edge_input(BODY, raw, environ)))
         if answer is None:
             return self.app(environ, start_response)
         environ[ENVIRON_KEY] = {"ruleset": answer.version, "jurisdiction": answer.jurisdiction,
