@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing.util
 import os
 import threading
 import time
@@ -174,7 +175,10 @@ class MetricsMiddleware:
         self.flush_every = flush_every
         self.next_flush = 0.0
         self.sync.run()
-        atexit.register(self.flush)  # a worker that stops exports its last second
+        # A worker that stops exports its last second: a server's worker process ends
+        # through multiprocessing (which skips atexit and runs its own finalizers).
+        atexit.register(self.flush)
+        multiprocessing.util.Finalize(self, self.flush, exitpriority=10)
         if flush_every > 0:
             threading.Thread(target=self._flush_forever, name="rightsgate-metrics-flush", daemon=True).start()
 

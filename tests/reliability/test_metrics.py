@@ -185,3 +185,26 @@ def test_requests_are_counted_when_flushed_not_lost():
     assert (count("/healthz", "200"), count("unmatched", "404")) == before
     middleware.flush()
     assert (count("/healthz", "200") - before[0], count("unmatched", "404") - before[1]) == (7, 3)
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_requests_just_before_a_hup_are_counted(scratch_rules, tmp_path):
+    """Workers gather counts for up to a second; the workers a HUP replaces export theirs."""
+    port = free_port()
+    env = {"RIGHTSGATE_METRICS_BIND": f"127.0.0.1:{port}",
+           "RIGHTSGATE_METRICS_DIR": str(tmp_path / "metrics")}
+    with running(scratch_rules, tmp_path, workers=2, interval=0.2, env=env) as server:
+        before = value(scrape(port), "rightsgate_http_requests_total", route="/v1/decision")
+        for _ in range(20):
+            with requests.Session() as session:  # fresh connections: both workers answer
+                answer = session.get(f"{server.base}/v1/decision", params={"jurisdiction": "AT"}, timeout=10)
+                assert answer.status_code == 200
+        old_pids = server.worker_pids()
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while server.worker_pids() & old_pids or len(server.worker_pids()) != 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        after = value(scrape(port), "rightsgate_http_requests_total", route="/v1/decision")
+    assert after - before == 20
