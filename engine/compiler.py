@@ -36,7 +36,7 @@ from .model import (
     RuleSet,
     freeze,
 )
-from .resolve import Fired, resolve_class
+from .resolve import Fired, ResolveMemo, resolve_class
 
 _DURABLE_LOCK = threading.Lock()
 _ruleset_names = itertools.count()
@@ -379,7 +379,7 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
         names[group] = f"rightsgate_{next(_ruleset_names)}"
         definitions[names[group]] = definition
     tables: dict[str, JurisdictionTable] = {}
-    combined: dict = {}  # equal combinations of fired variants resolve once (resolve_class)
+    combined = ResolveMemo(ruleset)  # equal work in resolve_class is done once
     with _DURABLE_LOCK:
         host = _new_host()
         handles = []
