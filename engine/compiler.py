@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import threading
 from dataclasses import dataclass, replace
 from datetime import date
@@ -356,9 +357,9 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
     variants = [v for rule in rules for v in variants_of(rule, ruleset)]
     fired: list[int] = []
 
-    def action(index: int):
+    def action(indices: tuple[int, ...]):
         def run(_context) -> None:
-            fired.append(index)
+            fired.extend(indices)
         return run
 
     groups = {_group_of(j) for j in ruleset.jurisdictions.values()}
@@ -369,9 +370,16 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
     group_rules = {group: [r for r in rules if r.framework == "*" or r.framework in group]
                    for group in groups}
     for group in sorted(groups):
-        definition = {f"v{index}": {"all": [{"m": {"$and": durable_condition(v)}}], "run": action(index)}
-                      for index, v in enumerate(variants)
-                      if v.rule.framework == "*" or v.rule.framework in group}
+        # Variants with the same condition (a law's rights, say) are one durable rule
+        # whose action records them all: each fired action costs far more than the match
+        # itself, and these fire together in every class anyway.
+        alike: dict[str, tuple[list[dict], list[int]]] = {}
+        for index, v in enumerate(variants):
+            if v.rule.framework == "*" or v.rule.framework in group:
+                condition = durable_condition(v)
+                alike.setdefault(json.dumps(condition, sort_keys=True), (condition, []))[1].append(index)
+        definition = {f"v{indices[0]}": {"all": [{"m": {"$and": condition}}], "run": action(tuple(indices))}
+                      for condition, indices in alike.values()}
         # A catch-all rule: asserting a fact nothing handles raises, and deleting its
         # state afterwards can segfault the C core.
         definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
