@@ -13,7 +13,8 @@ problems located at the rules involved.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 from .classes import Axes, InputClass
 from .decision import Decision, Step
@@ -192,13 +193,17 @@ class ResolveMemo:
     `combinations`: a place's classes where the same variants fired combine to the same
     effects (most of a place's classes repeat a handful of combinations). `slots`: one
     effect slot with the same hits resolves the same in any combination and any place
-    (thousands of combinations share a few hundred slot outcomes). `order`: where each
-    catalogue id sits, for listing items in catalogue order.
+    (thousands of combinations share a few hundred slot outcomes). `frozen`: the frozen
+    age gate and item lists, by the slot outcomes (and whatever else) they are made of:
+    thousands of combinations share a few hundred of each, and one shared object is
+    frozen once and encoded once by the version hash. `order`: where each catalogue id
+    sits, for listing items in catalogue order.
     """
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.combinations: dict[tuple, tuple] = {}
         self.slots: dict[tuple, tuple[dict, tuple[Step, ...]] | None] = {}
+        self.frozen: dict[tuple, object] = {}
         self.order = _catalog_order(ruleset)
 
 
@@ -210,17 +215,19 @@ def _catalog_order(ruleset: RuleSet) -> dict[str, dict[str, int]]:
     return order
 
 
-def _resolve_slot_once(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList,
-                       where: str, memo: ResolveMemo | None) -> tuple[dict, tuple[Step, ...]] | None:
-    """`_resolve_slot`, kept in `memo` when it found nothing wrong.
+def _resolve_slot_once(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList, where: str,
+                       memo: ResolveMemo | None) -> tuple[dict, tuple[Step, ...], tuple | None] | None:
+    """`_resolve_slot`, kept in `memo` when it found nothing wrong; also returns the memo
+    key (None where not kept), which names the outcome.
 
     Everything it reads of a hit is in the key (the rule, the effect object, the age and
     the specificity); `where` only words problems. A slot that reported a problem is not
     kept, so every class where it occurs is still checked as before. The merged fields
     come back as a copy: the caller adds to the age gate's."""
     if memo is None:
-        return _resolve_slot(slot, hits, problems, where)
-    key = (slot, tuple((h.rule.id, id(h.effect), h.age, h.specificity) for h in hits))
+        outcome = _resolve_slot(slot, hits, problems, where)
+        return None if outcome is None else (*outcome, None)
+    key: tuple | None = (slot, tuple((h.rule.id, id(h.effect), h.age, h.specificity) for h in hits))
     if key in memo.slots:
         outcome = memo.slots[key]
     else:
@@ -228,7 +235,9 @@ def _resolve_slot_once(slot: tuple[str, str], hits: list[_Hit], problems: Proble
         outcome = _resolve_slot(slot, hits, problems, where)
         if len(problems.items) == reported:
             memo.slots[key] = outcome
-    return None if outcome is None else (dict(outcome[0]), outcome[1])
+        else:
+            key = None
+    return None if outcome is None else (dict(outcome[0]), outcome[1], key)
 
 
 def _who_consents(law_gate: list[_Hit], where: str,
@@ -309,12 +318,14 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
 
     resolved: dict[tuple[str, str], dict] = {}
     steps: dict[tuple[str, str], tuple[Step, ...]] = {}
+    made_of: dict[tuple[str, str], tuple | None] = {}  # slot -> the memo key of its outcome
     for slot, hits in by_slot.items():
         outcome = _resolve_slot_once(slot, hits, problems, where, memo)
         if outcome is not None:
-            resolved[slot], steps[slot] = outcome
+            resolved[slot], steps[slot], made_of[slot] = outcome
 
     gate = resolved.get(("age_gate", "age_gate"))
+    gate_made_of = made_of.get(("age_gate", "age_gate"), "default")
     law_gate = [h for h in by_slot.get(("age_gate", "age_gate"), []) if not h.rule.builtin]
     consent = _who_consents(law_gate, where, memo)
     if cls.age is not None and not law_gate:
@@ -342,14 +353,30 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
             "rule": gate["rule"], "citation": gate["citation"],
             "legal_status": gate["legal_status"], "basis": gate["basis"]}
         steps[("notice", "parental_consent")] = steps[("age_gate", "age_gate")]
+        made_of[("notice", "parental_consent")] = None if gate_made_of is None else ("age_gate", gate_made_of)
 
     order = memo.order if memo is not None else _catalog_order(ruleset)
 
+    def shared(key: tuple, make: Callable[[], Any]) -> Any:
+        """One frozen value per key; key[1] holds the memo keys of the slot outcomes it is
+        made of (None: an outcome that reported a problem, so not kept)."""
+        if memo is None or None in key[1]:
+            return make()
+        value = memo.frozen.get(key)
+        if value is None:
+            value = memo.frozen[key] = make()
+        return value
+
     def items(kind: str) -> tuple[Mapping, ...]:
-        chosen = [(order[kind].get(i, 999), i, fields)
-                  for (k, i), fields in resolved.items() if k == kind]
+        chosen = sorted((order[kind].get(i, 999), i) for (k, i) in resolved if k == kind)
+        # What the list is made of: its slots' outcomes, and what a kind adds below.
+        extra = {"right": repr(jurisdiction.authority), "opt_out": consent, "notice": gpc_changed}
+        return shared((kind, tuple(made_of[(kind, i)] for _, i in chosen), extra[kind]),
+                      lambda: build(kind, [(i, resolved[(kind, i)]) for _, i in chosen]))
+
+    def build(kind: str, chosen: list[tuple[str, dict]]) -> tuple[Mapping, ...]:
         out = []
-        for _, item_id, fields in sorted(chosen):
+        for item_id, fields in chosen:
             entry = {"id": item_id, **fields}
             if kind == "right" and item_id == "complain":
                 entry["authority"] = thaw(jurisdiction.authority) if jurisdiction.authority else None
@@ -374,4 +401,7 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
     gpc_changed = any(fields.get("gpc_applied") for (k, _), fields in resolved.items()
                       if k == "opt_out")
 
-    return (freeze(gate), items("right"), items("opt_out"), items("notice"), freeze(steps))
+    # The steps are tuples of frozen Steps already: a read-only view is enough (freeze
+    # would walk every Step).
+    frozen_gate = shared(("age_gate", (gate_made_of,), gate["minimum_age"]), lambda: freeze(gate))
+    return (frozen_gate, items("right"), items("opt_out"), items("notice"), MappingProxyType(steps))
