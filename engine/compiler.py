@@ -8,7 +8,6 @@ ruleset freed at the end (see docs/durable-rules.md).
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import threading
@@ -285,8 +284,8 @@ def _new_host():
 
 
 def _group_of(jurisdiction: Jurisdiction) -> tuple[str, ...]:
-    """The durable_rules ruleset a jurisdiction's classes are evaluated in: one per set of
-    frameworks, holding only the rules those frameworks (and policy) can fire."""
+    """A place's set of frameworks: the places that share it can reach the same rules,
+    before the places rules name are looked at."""
     return tuple(sorted(jurisdiction.frameworks))
 
 
@@ -303,7 +302,8 @@ def _ages_alike_in_both_contexts(reach: list[Rule], ruleset: RuleSet):
 def _profile(jurisdiction: Jurisdiction, reach: list[Rule], ruleset: RuleSet) -> tuple:
     """What the rules can see of a place: its frameworks (with their dates) and where in its
     path sit the places rules name. Places with one profile (the US states without a law
-    of their own) fire the same variants in every class, so they are evaluated once."""
+    of their own) fire the same variants in every class and reach the same rules, so they
+    are evaluated once, in one ruleset."""
     named = {code for rule in reach for code in rule.when.jurisdictions}
     return (_group_of(jurisdiction), jurisdiction.frameworks,
             tuple((code, depth) for depth, code in enumerate(jurisdiction.path) if code in named),
@@ -342,19 +342,46 @@ def _evaluate_place(host, name: str, jurisdiction: Jurisdiction, reach: list[Rul
     return axes, contexts, out
 
 
+def _definition(indices: list[int], conditions: list[list[dict]], action) -> dict:
+    """The durable_rules ruleset that evaluates a place: the variants `indices` (those
+    whose rule can reach the place) and a catch-all rule.
+
+    Variants with the same condition (a law's rights, say) are one durable rule whose
+    action records them all: each fired action costs far more than the match itself, and
+    these fire together in every class anyway."""
+    alike: dict[str, tuple[list[dict], list[int]]] = {}
+    for index in indices:
+        key = json.dumps(conditions[index], sort_keys=True)
+        alike.setdefault(key, (conditions[index], []))[1].append(index)
+    definition = {f"v{same[0]}": {"all": [{"m": {"$and": condition}}], "run": action(tuple(same))}
+                  for condition, same in alike.values()}
+    # A catch-all rule: asserting a fact nothing handles raises, and deleting its state
+    # afterwards can segfault the C core.
+    definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
+                               "run": lambda _c: None}
+    return definition
+
+
 def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, JurisdictionTable]:
     """Evaluate every input class of every jurisdiction through durable_rules.
 
-    Jurisdictions are grouped by their set of frameworks and each group gets a ruleset
-    of its own with just the rules of those frameworks and the policy rules (the rules
-    of other frameworks could never fire there: their framework test fails). A fact is
-    then matched against tens of rules instead of all of them, and no ruleset grows
-    past durable_rules' limits as places are added (bench/results.md, growth).
+    Each place profile (places whose classes fire alike, `_profile`) gets a ruleset of its
+    own with just the rules that can reach it: its frameworks' rules for its places, and
+    the policy rules (any other rule could never fire there: its framework or place test
+    fails). durable_rules checks a fact, and the state it re-asserts after every fired
+    action, against every rule of the ruleset, so a fact is matched against the ten or so
+    rules that concern the place instead of every rule of its frameworks (the EEA's 68),
+    and no ruleset grows past durable_rules' limits as places are added (bench/results.md,
+    growth).
     """
     import durable_rules_engine
 
     rules = [r for r in (*policy_rules(ruleset), *ruleset.rules) if policy_allows(r, ruleset)]
     variants = [v for rule in rules for v in variants_of(rule, ruleset)]
+    conditions = [durable_condition(v) for v in variants]
+    variants_of_rule: dict[str, list[int]] = {}
+    for index, v in enumerate(variants):
+        variants_of_rule.setdefault(v.rule.id, []).append(index)
     fired: list[int] = []
 
     def action(indices: tuple[int, ...]):
@@ -362,48 +389,31 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
             fired.extend(indices)
         return run
 
-    groups = {_group_of(j) for j in ruleset.jurisdictions.values()}
-    definitions = {}
-    names = {}
-    # The rules a group's places can reach, so a place is checked against those only
-    # (not every rule of every framework: that is places x rules, 25 M checks at 100x).
+    # The rules each set of frameworks can reach, so each place is checked against those
+    # only (not every rule: that is places x rules, 25 M checks at 100x).
     group_rules = {group: [r for r in rules if r.framework == "*" or r.framework in group]
-                   for group in groups}
-    for group in sorted(groups):
-        # Variants with the same condition (a law's rights, say) are one durable rule
-        # whose action records them all: each fired action costs far more than the match
-        # itself, and these fire together in every class anyway.
-        alike: dict[str, tuple[list[dict], list[int]]] = {}
-        for index, v in enumerate(variants):
-            if v.rule.framework == "*" or v.rule.framework in group:
-                condition = durable_condition(v)
-                alike.setdefault(json.dumps(condition, sort_keys=True), (condition, []))[1].append(index)
-        definition = {f"v{indices[0]}": {"all": [{"m": {"$and": condition}}], "run": action(tuple(indices))}
-                      for condition, indices in alike.values()}
-        # A catch-all rule: asserting a fact nothing handles raises, and deleting its
-        # state afterwards can segfault the C core.
-        definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
-                                   "run": lambda _c: None}
-        names[group] = f"rightsgate_{next(_ruleset_names)}"
-        definitions[names[group]] = definition
+                   for group in {_group_of(j) for j in ruleset.jurisdictions.values()}}
     tables: dict[str, JurisdictionTable] = {}
     combined = ResolveMemo(ruleset)  # equal work in resolve_class is done once
     with _DURABLE_LOCK:
         host = _new_host()
-        handles = []
+        handle = None
         try:
-            for name, definition in definitions.items():
-                host.set_rulesets({name: copy.copy(definition)})
-                handles.append(host.get_ruleset(name)._handle)
-            evaluated: dict[tuple, list] = {}  # place profile -> each class's fired variants
+            evaluated: dict[tuple, tuple] = {}  # place profile -> axes, contexts, fired per class
             for jurisdiction in ruleset.jurisdictions.values():
-                group = _group_of(jurisdiction)
-                reach = [r for r in group_rules[group] if rule_reaches(r, jurisdiction)]
+                reach = [r for r in group_rules[_group_of(jurisdiction)] if rule_reaches(r, jurisdiction)]
                 profile = _profile(jurisdiction, reach, ruleset)
                 first_day = supported_from(jurisdiction, ruleset.frameworks)
-                axes, contexts, fired_per_class = evaluated.get(profile) or evaluated.setdefault(
-                    profile, _evaluate_place(host, names[group], jurisdiction, reach, first_day,
-                                             ruleset, variants, fired))
+                if profile not in evaluated:
+                    name = f"rightsgate_{next(_ruleset_names)}"
+                    indices = [i for rule in reach for i in variants_of_rule.get(rule.id, ())]
+                    host.set_rulesets({name: _definition(indices, conditions, action)})
+                    handle = host.get_ruleset(name)._handle
+                    evaluated[profile] = _evaluate_place(host, name, jurisdiction, reach, first_day,
+                                                         ruleset, variants, fired)
+                    durable_rules_engine.delete_ruleset(handle)
+                    handle = None
+                axes, contexts, fired_per_class = evaluated[profile]
                 decisions = {
                     (cls.band, cls.gpc, cls.interval, cls.context): resolve_class(
                         ruleset, jurisdiction, axes, cls, hits, problems, combined,
@@ -412,7 +422,7 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
                 tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions,
                                                               contexts, first_day)
         finally:
-            for handle in handles:
+            if handle is not None:  # an evaluation failed: free its ruleset all the same
                 durable_rules_engine.delete_ruleset(handle)
     return tables
 
