@@ -311,10 +311,11 @@ def _profile(jurisdiction: Jurisdiction, reach: list[Rule], ruleset: RuleSet) ->
 
 
 def _evaluate_place(host, name: str, jurisdiction: Jurisdiction, reach: list[Rule],
-                    first_day: date | None, ruleset: RuleSet, variants: list[Variant],
+                    first_day: date | None, ruleset: RuleSet, fired_as: list[Fired],
                     fired: list[int]) -> tuple[Axes, tuple[str, ...], list]:
     """Assert every input class of one place into its durable_rules ruleset; return the
-    place's axes, contexts and, per class, the variants that fired."""
+    place's axes, contexts and, per class, the variants that fired (`fired` is where the
+    actions record variant indices; `fired_as[i]` is variant i as resolve reads it)."""
     extra = {ruleset.policy.minimum_age(c) for c in CONTEXTS}
     if any(e.kind == "age_gate" and e.fields.get("digital_consent_age", 0) is None
            for r in reach for e in r.effects):
@@ -336,8 +337,7 @@ def _evaluate_place(host, name: str, jurisdiction: Jurisdiction, reach: list[Rul
         if isinstance(state, dict) and state.get("exception"):
             raise RuntimeError(f"durable_rules action failed: {state['exception']}")
         host.delete_state(name, sid)
-        consumer_hits = [Fired(variants[i].rule, variants[i].age, variants[i].effects, variants[i].name)
-                         for i in sorted(set(fired))]
+        consumer_hits = [fired_as[i] for i in sorted(set(fired))]
         out.append((cls, consumer_hits))
     return axes, contexts, out
 
@@ -379,6 +379,7 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
     rules = [r for r in (*policy_rules(ruleset), *ruleset.rules) if policy_allows(r, ruleset)]
     variants = [v for rule in rules for v in variants_of(rule, ruleset)]
     conditions = [durable_condition(v) for v in variants]
+    fired_as = [Fired(v.rule, v.age, v.effects, v.name) for v in variants]  # what resolve reads
     variants_of_rule: dict[str, list[int]] = {}
     for index, v in enumerate(variants):
         variants_of_rule.setdefault(v.rule.id, []).append(index)
@@ -410,7 +411,7 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
                     host.set_rulesets({name: _definition(indices, conditions, action)})
                     handle = host.get_ruleset(name)._handle
                     evaluated[profile] = _evaluate_place(host, name, jurisdiction, reach, first_day,
-                                                         ruleset, variants, fired)
+                                                         ruleset, fired_as, fired)
                     durable_rules_engine.delete_ruleset(handle)
                     handle = None
                 axes, contexts, fired_per_class = evaluated[profile]
