@@ -1,9 +1,9 @@
-"""Compile a RuleSet into a durable_rules ruleset and evaluate every input class.
+"""Compile a RuleSet into durable_rules rulesets and evaluate every input class.
 
 This is the only module that touches durable_rules, and only at load time: under a
 process-wide lock, on a Host whose timer threads never start, with a catch-all rule
-(so nothing is left unhandled), every state deleted after its class, and the C-side
-ruleset freed at the end (see docs/durable-rules.md).
+(so nothing is left unhandled), every state deleted after its class, and each C-side
+ruleset freed once its places are evaluated (see docs/durable-rules.md).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import threading
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Mapping
+from typing import Callable, Mapping
 
 from .classes import (
     UNKNOWN_AGE,
@@ -342,7 +342,8 @@ def _evaluate_place(host, name: str, jurisdiction: Jurisdiction, reach: list[Rul
     return axes, contexts, out
 
 
-def _definition(indices: list[int], conditions: list[list[dict]], action) -> dict:
+def _definition(indices: list[int], conditions: list[list[dict]],
+                action: Callable[[tuple[int, ...]], Callable]) -> dict:
     """The durable_rules ruleset that evaluates a place: the variants `indices` (those
     whose rule can reach the place) and a catch-all rule.
 

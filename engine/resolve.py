@@ -220,10 +220,11 @@ def _resolve_slot_once(slot: tuple[str, str], hits: list[_Hit], problems: Proble
     """`_resolve_slot`, kept in `memo` when it found nothing wrong; also returns the memo
     key (None where not kept), which names the outcome.
 
-    Everything it reads of a hit is in the key (the rule, the effect object, the age and
-    the specificity); `where` only words problems. A slot that reported a problem is not
-    kept, so every class where it occurs is still checked as before. The merged fields
-    come back as a copy: the caller adds to the age gate's."""
+    Everything it reads of a hit is in the key (the rule, the effect object, which the
+    compile keeps alive, the age and the specificity); `where` only words problems. A
+    slot that reported a problem is not kept, so every class where it occurs is still
+    checked as before. The merged fields come back as a copy: the caller adds to the age
+    gate's."""
     if memo is None:
         outcome = _resolve_slot(slot, hits, problems, where)
         return None if outcome is None else (*outcome, None)
@@ -401,7 +402,7 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
     gpc_changed = any(fields.get("gpc_applied") for (k, _), fields in resolved.items()
                       if k == "opt_out")
 
+    frozen_gate = shared(("age_gate", (gate_made_of,), gate["minimum_age"]), lambda: freeze(gate))
     # The steps are tuples of frozen Steps already: a read-only view is enough (freeze
     # would walk every Step).
-    frozen_gate = shared(("age_gate", (gate_made_of,), gate["minimum_age"]), lambda: freeze(gate))
     return (frozen_gate, items("right"), items("opt_out"), items("notice"), MappingProxyType(steps))
