@@ -220,15 +220,14 @@ def _resolve_slot_once(slot: tuple[str, str], hits: list[_Hit], problems: Proble
     """`_resolve_slot`, kept in `memo` when it found nothing wrong; also returns the memo
     key (None where not kept), which names the outcome.
 
-    Everything it reads of a hit is in the key (the rule, the effect object, which the
-    compile keeps alive, the age and the specificity); `where` only words problems. A
+    Everything it reads of a hit is in the key (the rule, the effect and age objects,
+    which the compile keeps alive, and the specificity); `where` only words problems. A
     slot that reported a problem is not kept, so every class where it occurs is still
-    checked as before. The merged fields come back as a copy: the caller adds to the age
-    gate's."""
+    checked as before. The merged fields are shared: callers must not change them."""
     if memo is None:
         outcome = _resolve_slot(slot, hits, problems, where)
         return None if outcome is None else (*outcome, None)
-    key: tuple | None = (slot, tuple((h.rule.id, id(h.effect), h.age, h.specificity) for h in hits))
+    key: tuple | None = (slot, tuple((h.rule.id, id(h.effect), id(h.age), h.specificity) for h in hits))
     if key in memo.slots:
         outcome = memo.slots[key]
     else:
@@ -238,7 +237,7 @@ def _resolve_slot_once(slot: tuple[str, str], hits: list[_Hit], problems: Proble
             memo.slots[key] = outcome
         else:
             key = None
-    return None if outcome is None else (dict(outcome[0]), outcome[1], key)
+    return None if outcome is None else (*outcome, key)
 
 
 def _who_consents(law_gate: list[_Hit], where: str,
@@ -326,6 +325,7 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
             resolved[slot], steps[slot], made_of[slot] = outcome
 
     gate = resolved.get(("age_gate", "age_gate"))
+    gate = None if gate is None else dict(gate)  # completed below: a copy of the shared outcome
     gate_made_of = made_of.get(("age_gate", "age_gate"), "default")
     law_gate = [h for h in by_slot.get(("age_gate", "age_gate"), []) if not h.rule.builtin]
     consent = _who_consents(law_gate, where, memo)
