@@ -370,10 +370,10 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
     own with just the rules that can reach it: its frameworks' rules for its places, and
     the policy rules (any other rule could never fire there: its framework or place test
     fails). durable_rules checks a fact, and the state it re-asserts after every fired
-    action, against every rule of the ruleset, so a fact is matched against the ten or so
-    rules that concern the place instead of every rule of its frameworks (the EEA's 68),
-    and no ruleset grows past durable_rules' limits as places are added (bench/results.md,
-    growth).
+    action, against every rule of the ruleset, so a fact is matched against the conditions
+    of the rules that concern the place (10 for an EEA state) instead of those of every
+    rule of its frameworks (68), and no ruleset grows past durable_rules' limits as places
+    are added (bench/results.md, growth).
     """
     import durable_rules_engine
 
