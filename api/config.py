@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     # Origins allowed to call the API from a browser; empty = CORS closed, "*" = any.
     "RIGHTSGATE_CORS_ORIGINS": (),
     # Serialised responses kept per active rule set.
-    "RIGHTSGATE_CACHE_SIZE": 2048,
+    "RIGHTSGATE_CACHE_SIZE": 8192,
     # Cache-Control max-age (seconds) of decisions and of the reference endpoints.
     "RIGHTSGATE_DECISION_MAX_AGE": 300,
     "RIGHTSGATE_META_MAX_AGE": 300,

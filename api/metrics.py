@@ -9,7 +9,8 @@ What is exported (names are stable; docs/deploy.md shows a scrape):
 - `rightsgate_reloads_total{outcome}`: `ok` or `refused` (counted from the reloader's
   log events, so api/reload.py needs no hook).
 - `rightsgate_cache_hits_total{cache}` / `rightsgate_cache_misses_total{cache}`: read
-  from the app's serving object (see `cache_stats`), synced at most once a second.
+  from the app's serving object (see `cache_stats`), synced with the request counts
+  (see `MetricsMiddleware`).
 
 Under a multi-process server, PROMETHEUS_MULTIPROC_DIR is set by api/server.py before
 this module is imported (each worker writes its own files; the master calls
@@ -19,11 +20,16 @@ own bind (RIGHTSGATE_METRICS_BIND) by the master, never on the public port.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import multiprocessing.util
 import os
 import threading
 import time
+from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable, Iterable
+from time import perf_counter
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -127,17 +133,6 @@ class _Sync:
         self.app = app
         self.last: dict[str, tuple[int, int]] = {}
         self.version: str | None = None
-        self.next_at = 0.0
-        self.lock = threading.Lock()
-
-    def maybe(self, now: float) -> None:
-        if now < self.next_at or not self.lock.acquire(blocking=False):
-            return
-        try:
-            self.next_at = now + 1.0
-            self.run()
-        finally:
-            self.lock.release()
 
     def run(self) -> None:
         try:
@@ -161,15 +156,34 @@ class _Sync:
 
 
 class MetricsMiddleware:
-    """Count and time every request at the outermost WSGI layer (memo hits included)."""
+    """Count and time every request at the outermost WSGI layer (memo hits included).
 
-    def __init__(self, app: Callable, flask_app: Any = None) -> None:
+    A request only appends (path, method, status, seconds) to a deque (atomic under the
+    GIL); `flush` turns what has gathered into counter and histogram increments, once
+    per distinct label set, at most once a second from a request and every second from
+    a timer thread (so an idle worker's last requests are exported too). Counting each
+    request into prometheus_client's memory-mapped files directly cost ~30 us per
+    request, as much as the rest of a remembered answer (bench/results.md, section 2).
+    Scrapes see a worker's requests up to a second late.
+    """
+
+    def __init__(self, app: Callable, flask_app: Any = None, flush_every: float = 1.0) -> None:
         self.app = app
         self.sync = _Sync(flask_app if flask_app is not None else app)
+        self.pending: deque[tuple[str, str, str, float]] = deque()
+        self.flush_lock = threading.Lock()
+        self.flush_every = flush_every
+        self.next_flush = 0.0
         self.sync.run()
+        # A worker that stops exports its last second: a server's worker process ends
+        # through multiprocessing (which skips atexit and runs its own finalizers).
+        atexit.register(self.flush)
+        multiprocessing.util.Finalize(self, self.flush, exitpriority=10)
+        if flush_every > 0:
+            threading.Thread(target=self._flush_forever, name="rightsgate-metrics-flush", daemon=True).start()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        started = time.perf_counter()
+        started = perf_counter()
         status_holder: list[str] = []
 
         def recording(status: str, headers: list, exc_info: Any = None) -> Callable:
@@ -182,13 +196,64 @@ class MetricsMiddleware:
             status_holder[:] = ["500"]
             raise
         finally:
-            elapsed = time.perf_counter() - started
-            route = route_template(environ.get("PATH_INFO", ""))
-            method = environ.get("REQUEST_METHOD", "")
-            REQUESTS.labels(route, method if method in KNOWN_METHODS else "OTHER",
-                            status_holder[0] if status_holder else "000").inc()
-            LATENCY.labels(route).observe(elapsed)
-            self.sync.maybe(time.monotonic())
+            now = perf_counter()
+            self.pending.append((environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", ""),
+                                 status_holder[0] if status_holder else "000", now - started))
+            if now >= self.next_flush:
+                self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        """Export what has gathered (and the cache statistics); never blocks a request."""
+        if not self.flush_lock.acquire(blocking=False):
+            return
+        try:
+            self.next_flush = (perf_counter() if now is None else now) + self.flush_every
+            counts: dict[tuple[str, str, str], int] = {}
+            latencies: dict[str, list[float]] = {}
+            routes: dict[str, str] = {}
+            pop = self.pending.popleft
+            while True:
+                try:
+                    path, method, status, seconds = pop()
+                except IndexError:
+                    break
+                route = routes.get(path)
+                if route is None:
+                    route = routes[path] = route_template(path)
+                key = (route, method if method in KNOWN_METHODS else "OTHER", status)
+                counts[key] = counts.get(key, 0) + 1
+                latencies.setdefault(route, []).append(seconds)
+            for labels, count in counts.items():
+                REQUESTS.labels(*labels).inc(count)
+            for route, seconds in latencies.items():
+                _observe_many(LATENCY.labels(route), seconds)
+            self.sync.run()
+        except Exception:  # metrics must never fail a request
+            logging.getLogger("rightsgate.metrics").exception("metrics flush failed")
+        finally:
+            self.flush_lock.release()
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(self.flush_every)
+            self.flush()
+
+
+def _observe_many(histogram: Any, values: list[float]) -> None:
+    """`histogram.observe(v)` for every v, writing each bucket and the sum once.
+
+    prometheus_client has no bulk observe; this uses the child's `_sum` and `_buckets`
+    values the way its `observe` does (version pinned in constraints.txt; the server test
+    in tests/reliability/test_metrics.py checks the exported counts and buckets).
+    """
+    bounds = histogram._upper_bounds
+    per_bucket = [0] * len(bounds)
+    for value in values:
+        per_bucket[bisect_left(bounds, value)] += 1
+    histogram._sum.inc(sum(values))
+    for bucket, count in zip(histogram._buckets, per_bucket, strict=True):
+        if count:
+            bucket.inc(count)
 
 
 # -- reload outcomes, from the reloader's log records --------------------------------------

@@ -1,19 +1,19 @@
-"""Compile a RuleSet into a durable_rules ruleset and evaluate every input class.
+"""Compile a RuleSet into durable_rules rulesets and evaluate every input class.
 
 This is the only module that touches durable_rules, and only at load time: under a
 process-wide lock, on a Host whose timer threads never start, with a catch-all rule
-(so nothing is left unhandled), every state deleted after its class, and the C-side
-ruleset freed at the end (see docs/durable-rules.md).
+(so nothing is left unhandled), every state deleted after its class, and each C-side
+ruleset freed once its places are evaluated (see docs/durable-rules.md).
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
+import json
 import threading
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Mapping
+from typing import Callable, Mapping
 
 from .classes import (
     UNKNOWN_AGE,
@@ -36,7 +36,7 @@ from .model import (
     RuleSet,
     freeze,
 )
-from .resolve import Fired, resolve_class
+from .resolve import Fired, ResolveMemo, resolve_class
 
 _DURABLE_LOCK = threading.Lock()
 _ruleset_names = itertools.count()
@@ -284,8 +284,8 @@ def _new_host():
 
 
 def _group_of(jurisdiction: Jurisdiction) -> tuple[str, ...]:
-    """The durable_rules ruleset a jurisdiction's classes are evaluated in: one per set of
-    frameworks, holding only the rules those frameworks (and policy) can fire."""
+    """A place's set of frameworks: the places that share it can reach the same rules,
+    before the places rules name are looked at."""
     return tuple(sorted(jurisdiction.frameworks))
 
 
@@ -302,7 +302,8 @@ def _ages_alike_in_both_contexts(reach: list[Rule], ruleset: RuleSet):
 def _profile(jurisdiction: Jurisdiction, reach: list[Rule], ruleset: RuleSet) -> tuple:
     """What the rules can see of a place: its frameworks (with their dates) and where in its
     path sit the places rules name. Places with one profile (the US states without a law
-    of their own) fire the same variants in every class, so they are evaluated once."""
+    of their own) fire the same variants in every class and reach the same rules, so they
+    are evaluated once, in one ruleset."""
     named = {code for rule in reach for code in rule.when.jurisdictions}
     return (_group_of(jurisdiction), jurisdiction.frameworks,
             tuple((code, depth) for depth, code in enumerate(jurisdiction.path) if code in named),
@@ -310,10 +311,11 @@ def _profile(jurisdiction: Jurisdiction, reach: list[Rule], ruleset: RuleSet) ->
 
 
 def _evaluate_place(host, name: str, jurisdiction: Jurisdiction, reach: list[Rule],
-                    first_day: date | None, ruleset: RuleSet, variants: list[Variant],
+                    first_day: date | None, ruleset: RuleSet, fired_as: list[Fired],
                     fired: list[int]) -> tuple[Axes, tuple[str, ...], list]:
     """Assert every input class of one place into its durable_rules ruleset; return the
-    place's axes, contexts and, per class, the variants that fired."""
+    place's axes, contexts and, per class, the variants that fired (`fired` is where the
+    actions record variant indices; `fired_as[i]` is variant i as resolve reads it)."""
     extra = {ruleset.policy.minimum_age(c) for c in CONTEXTS}
     if any(e.kind == "age_gate" and e.fields.get("digital_consent_age", 0) is None
            for r in reach for e in r.effects):
@@ -335,67 +337,85 @@ def _evaluate_place(host, name: str, jurisdiction: Jurisdiction, reach: list[Rul
         if isinstance(state, dict) and state.get("exception"):
             raise RuntimeError(f"durable_rules action failed: {state['exception']}")
         host.delete_state(name, sid)
-        consumer_hits = [Fired(variants[i].rule, variants[i].age, variants[i].effects, variants[i].name)
-                         for i in sorted(set(fired))]
+        consumer_hits = [fired_as[i] for i in sorted(set(fired))]
         out.append((cls, consumer_hits))
     return axes, contexts, out
+
+
+def _definition(indices: list[int], conditions: list[list[dict]],
+                action: Callable[[tuple[int, ...]], Callable]) -> dict:
+    """The durable_rules ruleset that evaluates a place: the variants `indices` (those
+    whose rule can reach the place) and a catch-all rule.
+
+    Variants with the same condition (a law's rights, say) are one durable rule whose
+    action records them all: each fired action costs far more than the match itself, and
+    these fire together in every class anyway."""
+    alike: dict[str, tuple[list[dict], list[int]]] = {}
+    for index in indices:
+        key = json.dumps(conditions[index], sort_keys=True)
+        alike.setdefault(key, (conditions[index], []))[1].append(index)
+    definition = {f"v{same[0]}": {"all": [{"m": {"$and": condition}}], "run": action(tuple(same))}
+                  for condition, same in alike.values()}
+    # A catch-all rule: asserting a fact nothing handles raises, and deleting its state
+    # afterwards can segfault the C core.
+    definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
+                               "run": lambda _c: None}
+    return definition
 
 
 def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, JurisdictionTable]:
     """Evaluate every input class of every jurisdiction through durable_rules.
 
-    Jurisdictions are grouped by their set of frameworks and each group gets a ruleset
-    of its own with just the rules of those frameworks and the policy rules (the rules
-    of other frameworks could never fire there: their framework test fails). A fact is
-    then matched against tens of rules instead of all of them, and no ruleset grows
-    past durable_rules' limits as places are added (bench/results.md, growth).
+    Each place profile (places whose classes fire alike, `_profile`) gets a ruleset of its
+    own with just the rules that can reach it: its frameworks' rules for its places, and
+    the policy rules (any other rule could never fire there: its framework or place test
+    fails). durable_rules checks a fact, and the state it re-asserts after every fired
+    action, against every rule of the ruleset, so a fact is matched against the conditions
+    of the rules that concern the place (10 for an EEA state) instead of those of every
+    rule of its frameworks (68), and no ruleset grows past durable_rules' limits as places
+    are added (bench/results.md, growth).
     """
     import durable_rules_engine
 
     rules = [r for r in (*policy_rules(ruleset), *ruleset.rules) if policy_allows(r, ruleset)]
     variants = [v for rule in rules for v in variants_of(rule, ruleset)]
+    conditions = [durable_condition(v) for v in variants]
+    fired_as = [Fired(v.rule, v.age, v.effects, v.name) for v in variants]  # what resolve reads
+    variants_of_rule: dict[str, list[int]] = {}
+    for index, v in enumerate(variants):
+        variants_of_rule.setdefault(v.rule.id, []).append(index)
     fired: list[int] = []
 
-    def action(index: int):
+    def action(indices: tuple[int, ...]):
         def run(_context) -> None:
-            fired.append(index)
+            fired.extend(indices)
         return run
 
-    groups = {_group_of(j) for j in ruleset.jurisdictions.values()}
-    definitions = {}
-    names = {}
-    # The rules a group's places can reach, so a place is checked against those only
-    # (not every rule of every framework: that is places x rules, 25 M checks at 100x).
+    # The rules each set of frameworks can reach, so each place is checked against those
+    # only (not every rule: that is places x rules, 25 M checks at 100x).
     group_rules = {group: [r for r in rules if r.framework == "*" or r.framework in group]
-                   for group in groups}
-    for group in sorted(groups):
-        definition = {f"v{index}": {"all": [{"m": {"$and": durable_condition(v)}}], "run": action(index)}
-                      for index, v in enumerate(variants)
-                      if v.rule.framework == "*" or v.rule.framework in group}
-        # A catch-all rule: asserting a fact nothing handles raises, and deleting its
-        # state afterwards can segfault the C core.
-        definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
-                                   "run": lambda _c: None}
-        names[group] = f"rightsgate_{next(_ruleset_names)}"
-        definitions[names[group]] = definition
+                   for group in {_group_of(j) for j in ruleset.jurisdictions.values()}}
     tables: dict[str, JurisdictionTable] = {}
-    combined: dict = {}  # equal combinations of fired variants resolve once (resolve_class)
+    combined = ResolveMemo(ruleset)  # equal work in resolve_class is done once
     with _DURABLE_LOCK:
         host = _new_host()
-        handles = []
+        handle = None
         try:
-            for name, definition in definitions.items():
-                host.set_rulesets({name: copy.copy(definition)})
-                handles.append(host.get_ruleset(name)._handle)
-            evaluated: dict[tuple, list] = {}  # place profile -> each class's fired variants
+            evaluated: dict[tuple, tuple] = {}  # place profile -> axes, contexts, fired per class
             for jurisdiction in ruleset.jurisdictions.values():
-                group = _group_of(jurisdiction)
-                reach = [r for r in group_rules[group] if rule_reaches(r, jurisdiction)]
+                reach = [r for r in group_rules[_group_of(jurisdiction)] if rule_reaches(r, jurisdiction)]
                 profile = _profile(jurisdiction, reach, ruleset)
                 first_day = supported_from(jurisdiction, ruleset.frameworks)
-                axes, contexts, fired_per_class = evaluated.get(profile) or evaluated.setdefault(
-                    profile, _evaluate_place(host, names[group], jurisdiction, reach, first_day,
-                                             ruleset, variants, fired))
+                if profile not in evaluated:
+                    name = f"rightsgate_{next(_ruleset_names)}"
+                    indices = [i for rule in reach for i in variants_of_rule.get(rule.id, ())]
+                    host.set_rulesets({name: _definition(indices, conditions, action)})
+                    handle = host.get_ruleset(name)._handle
+                    evaluated[profile] = _evaluate_place(host, name, jurisdiction, reach, first_day,
+                                                         ruleset, fired_as, fired)
+                    durable_rules_engine.delete_ruleset(handle)
+                    handle = None
+                axes, contexts, fired_per_class = evaluated[profile]
                 decisions = {
                     (cls.band, cls.gpc, cls.interval, cls.context): resolve_class(
                         ruleset, jurisdiction, axes, cls, hits, problems, combined,
@@ -404,7 +424,7 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
                 tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions,
                                                               contexts, first_day)
         finally:
-            for handle in handles:
+            if handle is not None:  # an evaluation failed: free its ruleset all the same
                 durable_rules_engine.delete_ruleset(handle)
     return tables
 

@@ -287,6 +287,7 @@ def _policy(data: dict, raw: LineDict, file: str) -> Policy:
         online_platform=data["online_platform"],
         offers_financial_incentives=data["offers_financial_incentives"],
         serves_k12_schools=data["serves_k12_schools"],
+        predominantly_accessed_by_children=data["predominantly_accessed_by_children"],
     )
 
 

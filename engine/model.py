@@ -32,7 +32,7 @@ CONTEXTS = ("consumer", "school")  # `school`: the account is provided through a
 GATE_TEXT_BY_CONSENT = {"parent_and_child": "joint_consent_required", "school": "school_consent"}
 # policy.yaml settings a rule may depend on (`when: {policy: {...}}`).
 POLICY_CONDITIONS = ("online_platform", "offers_financial_incentives", "serves_k12_schools",
-                     "established_outside")
+                     "predominantly_accessed_by_children", "established_outside")
 MAX_AGE = 130
 
 
@@ -188,6 +188,7 @@ class Policy:
     online_platform: bool = False
     offers_financial_incentives: bool = False
     serves_k12_schools: bool = False
+    predominantly_accessed_by_children: bool = False
 
     def minimum_age(self, context: str) -> int:
         """The minimum signup age for an account in `context` (consumer or school)."""

@@ -13,7 +13,8 @@ problems located at the rules involved.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 from .classes import Axes, InputClass
 from .decision import Decision, Step
@@ -186,7 +187,61 @@ def _resolve_slot(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList
     return merged, tuple(steps)
 
 
-def _who_consents(law_gate: list[_Hit], where: str) -> tuple[str, str, str] | None:
+class ResolveMemo:
+    """What one compile has combined already, so equal work is done once.
+
+    `combinations`: a place's classes where the same variants fired combine to the same
+    effects (most of a place's classes repeat a handful of combinations). `slots`: one
+    effect slot with the same hits resolves the same in any combination and any place
+    (thousands of combinations share a few hundred slot outcomes). `frozen`: the frozen
+    age gate and item lists, by the slot outcomes (and whatever else) they are made of:
+    thousands of combinations share a few hundred of each, and one shared object is
+    frozen once and encoded once by the version hash. `order`: where each catalogue id
+    sits, for listing items in catalogue order.
+    """
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.combinations: dict[tuple, tuple] = {}
+        self.slots: dict[tuple, tuple[dict, tuple[Step, ...]] | None] = {}
+        self.frozen: dict[tuple, object] = {}
+        self.order = _catalog_order(ruleset)
+
+
+def _catalog_order(ruleset: RuleSet) -> dict[str, dict[str, int]]:
+    order: dict[str, dict[str, int]] = {"right": {}, "opt_out": {}, "notice": {}}
+    for kind, item_id in ruleset.catalog:
+        if kind in order:
+            order[kind].setdefault(item_id, len(order[kind]))
+    return order
+
+
+def _resolve_slot_once(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList, where: str,
+                       memo: ResolveMemo | None) -> tuple[dict, tuple[Step, ...], tuple | None] | None:
+    """`_resolve_slot`, kept in `memo` when it found nothing wrong; also returns the memo
+    key (None where not kept), which names the outcome.
+
+    Everything it reads of a hit is in the key (the rule, the effect and age objects,
+    which the compile keeps alive, and the specificity); `where` only words problems. A
+    slot that reported a problem is not kept, so every class where it occurs is still
+    checked as before. The merged fields are shared: callers must not change them."""
+    if memo is None:
+        outcome = _resolve_slot(slot, hits, problems, where)
+        return None if outcome is None else (*outcome, None)
+    key: tuple | None = (slot, tuple((h.rule.id, id(h.effect), id(h.age), h.specificity) for h in hits))
+    if key in memo.slots:
+        outcome = memo.slots[key]
+    else:
+        reported = len(problems.items)
+        outcome = _resolve_slot(slot, hits, problems, where)
+        if len(problems.items) == reported:
+            memo.slots[key] = outcome
+        else:
+            key = None
+    return None if outcome is None else (*outcome, key)
+
+
+def _who_consents(law_gate: list[_Hit], where: str,
+                  memo: ResolveMemo | None) -> tuple[str, str, str] | None:
     """Who consents for the person if the law (or the policy age where the law names none)
     says they are below the age of consent: (consent_by, basis, rule), else None.
 
@@ -194,7 +249,7 @@ def _who_consents(law_gate: list[_Hit], where: str) -> tuple[str, str, str] | No
     child below it is still a child whose opt-ins a parent decides."""
     if not law_gate:
         return None
-    outcome = _resolve_slot(("age_gate", "age_gate"), law_gate, ProblemList(), where)
+    outcome = _resolve_slot_once(("age_gate", "age_gate"), law_gate, ProblemList(), where, memo)
     if outcome is None:
         return None
     gate = outcome[0]
@@ -210,24 +265,23 @@ def resolve_class(
     cls: InputClass,
     fired: list[Fired],
     problems: ProblemList,
-    memo: dict | None = None,
+    memo: ResolveMemo | None = None,
     profile: tuple | None = None,
 ) -> Decision:
     """Turn the variants that fired for `cls` into its Decision.
 
-    Classes of one place where the same variants fired combine to the same effects, so
-    `memo` (one dict per compile) keeps each combination once: most of a place's classes
-    repeat a handful of combinations, and the shared, frozen effects also make the
-    version hash cheap. A contradiction is then reported for the first class it occurs in.
+    With `memo` (one per compile) each combination of fired variants is combined once per
+    place profile; the shared, frozen effects also make the version hash cheap. A
+    contradiction is then reported for the first class it occurs in.
     """
     # Places of one profile (compiler._profile) with the same authority combine alike.
     key = (profile or jurisdiction.code, cls.age is None, cls.context,
            tuple((f.rule.id, f.variant) for f in fired))
-    effects = memo.get(key) if memo is not None else None
+    effects = memo.combinations.get(key) if memo is not None else None
     if effects is None:
-        effects = _combine(ruleset, jurisdiction, axes, cls, fired, problems)
+        effects = _combine(ruleset, jurisdiction, axes, cls, fired, problems, memo)
         if memo is not None:
-            memo[key] = effects
+            memo.combinations[key] = effects
     gate, rights, opt_outs, notices, steps = effects
     low, high = axes.band_range(cls.band)
     start, end = axes.interval_range(cls.interval)
@@ -248,7 +302,7 @@ def resolve_class(
 
 
 def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: InputClass,
-             fired: list[Fired], problems: ProblemList) -> tuple:
+             fired: list[Fired], problems: ProblemList, memo: ResolveMemo | None) -> tuple:
     """The effects of one combination of fired variants: (gate, rights, opt-outs, notices, steps)."""
     where = _describe_class(jurisdiction, axes, cls)
     by_slot: dict[tuple[str, str], list[_Hit]] = {}
@@ -264,14 +318,17 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
 
     resolved: dict[tuple[str, str], dict] = {}
     steps: dict[tuple[str, str], tuple[Step, ...]] = {}
+    made_of: dict[tuple[str, str], tuple | None] = {}  # slot -> the memo key of its outcome
     for slot, hits in by_slot.items():
-        outcome = _resolve_slot(slot, hits, problems, where)
+        outcome = _resolve_slot_once(slot, hits, problems, where, memo)
         if outcome is not None:
-            resolved[slot], steps[slot] = outcome
+            resolved[slot], steps[slot], made_of[slot] = outcome
 
     gate = resolved.get(("age_gate", "age_gate"))
+    gate = None if gate is None else dict(gate)  # completed below: a copy of the shared outcome
+    gate_made_of = made_of.get(("age_gate", "age_gate"), "default")
     law_gate = [h for h in by_slot.get(("age_gate", "age_gate"), []) if not h.rule.builtin]
-    consent = _who_consents(law_gate, where)
+    consent = _who_consents(law_gate, where, memo)
     if cls.age is not None and not law_gate:
         problems.add(
             jurisdiction.location.file, jurisdiction.location.line,
@@ -297,15 +354,30 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
             "rule": gate["rule"], "citation": gate["citation"],
             "legal_status": gate["legal_status"], "basis": gate["basis"]}
         steps[("notice", "parental_consent")] = steps[("age_gate", "age_gate")]
+        made_of[("notice", "parental_consent")] = None if gate_made_of is None else ("age_gate", gate_made_of)
 
-    order = {kind: [i for (k, i) in ruleset.catalog if k == kind]
-             for kind in ("right", "opt_out", "notice")}
+    order = memo.order if memo is not None else _catalog_order(ruleset)
+
+    def shared(key: tuple, make: Callable[[], Any]) -> Any:
+        """One frozen value per key; key[1] holds the memo keys of the slot outcomes it is
+        made of (None: an outcome that reported a problem, so not kept)."""
+        if memo is None or None in key[1]:
+            return make()
+        value = memo.frozen.get(key)
+        if value is None:
+            value = memo.frozen[key] = make()
+        return value
 
     def items(kind: str) -> tuple[Mapping, ...]:
-        chosen = [(order[kind].index(i) if i in order[kind] else 999, i, fields)
-                  for (k, i), fields in resolved.items() if k == kind]
+        chosen = sorted((order[kind].get(i, 999), i) for (k, i) in resolved if k == kind)
+        # What the list is made of: its slots' outcomes, and what a kind adds below.
+        extra = {"right": repr(jurisdiction.authority), "opt_out": consent, "notice": gpc_changed}
+        return shared((kind, tuple(made_of[(kind, i)] for _, i in chosen), extra[kind]),
+                      lambda: build(kind, [(i, resolved[(kind, i)]) for _, i in chosen]))
+
+    def build(kind: str, chosen: list[tuple[str, dict]]) -> tuple[Mapping, ...]:
         out = []
-        for _, item_id, fields in sorted(chosen):
+        for item_id, fields in chosen:
             entry = {"id": item_id, **fields}
             if kind == "right" and item_id == "complain":
                 entry["authority"] = thaw(jurisdiction.authority) if jurisdiction.authority else None
@@ -330,4 +402,7 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
     gpc_changed = any(fields.get("gpc_applied") for (k, _), fields in resolved.items()
                       if k == "opt_out")
 
-    return (freeze(gate), items("right"), items("opt_out"), items("notice"), freeze(steps))
+    frozen_gate = shared(("age_gate", (gate_made_of,), gate["minimum_age"]), lambda: freeze(gate))
+    # The steps are tuples of frozen Steps already: a read-only view is enough (freeze
+    # would walk every Step).
+    return (frozen_gate, items("right"), items("opt_out"), items("notice"), MappingProxyType(steps))

@@ -178,6 +178,7 @@ class PolicyFileSchema(Strict):
     online_platform = Flag(load_default=False)
     offers_financial_incentives = Flag(load_default=False)
     serves_k12_schools = Flag(load_default=False)
+    predominantly_accessed_by_children = Flag(load_default=False)
 
 
 # -- frameworks/*.yaml ------------------------------------------------------------
@@ -200,6 +201,7 @@ class PolicyConditionSchema(Strict):
     online_platform = Flag()
     offers_financial_incentives = Flag()
     serves_k12_schools = Flag()
+    predominantly_accessed_by_children = Flag()
     established_outside = TextOrList()
 
     @validates_schema

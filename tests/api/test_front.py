@@ -18,6 +18,8 @@ from werkzeug.test import EnvironBuilder
 
 from api.front import DecisionFront
 
+from ..conftest import RULES_DIR
+
 
 def _front(app) -> DecisionFront:
     front = app.wsgi_app.app  # RequestLogMiddleware(DecisionFront(Flask's wsgi_app))
@@ -180,3 +182,25 @@ def test_a_short_post_body_is_handed_on(app):
     environ["wsgi.input"] = io.BytesIO(b'{"jurisdiction": "DE", "age": 15}')
     status, _, _ = _call(app.wsgi_app, environ)
     assert status[:3] in ("400", "422")
+
+
+def test_a_working_set_of_a_few_thousand_requests_is_answered_from_the_memo(make_app):
+    """With the default cache size, 2,100 distinct requests sent again all hit the memo.
+
+    The memo is emptied when full; before the default was raised (2048), a mix of 2,078
+    repeated requests (bench/mix.py over 114 places) emptied it every round and got no
+    hit at all, so every request went through Flask (~20x the cost of a hit).
+    """
+    app = make_app(RIGHTSGATE_RULES_DIR=RULES_DIR, RIGHTSGATE_RELOAD_INTERVAL=0)
+    serving = app.extensions["rightsgate"].serving
+    places = sorted(serving.snapshot.tables)[:21]
+    queries = [f"jurisdiction={place}&age={age}" for place in places for age in range(100)]
+    assert len(queries) == 2100
+    for query in queries:
+        _call(app.wsgi_app, _environ("GET", query))
+    hits = serving.answers.hits
+    for query in queries:
+        status, _, _ = _call(app.wsgi_app, _environ("GET", query))
+        assert status == "200 OK"
+    assert serving.answers.hits - hits == len(queries)
+

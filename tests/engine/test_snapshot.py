@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from engine import InvalidJurisdiction, load_snapshot
+from engine.errors import ProblemList
 
 from .conftest import RULES_DIR
 
@@ -191,6 +192,46 @@ def test_school_classes_reused_from_consumer_twins_equal_a_full_evaluation(snaps
     full = load_snapshot(RULES_DIR)
     assert full.version == snapshot.version
     assert any("school" in table.contexts for table in full.tables.values())
+
+
+def test_shared_durable_rules_equal_one_rule_per_variant_with_every_rule(snapshot, monkeypatch):
+    """The compiler gives a place's ruleset only the rules that can reach it, and one durable
+    rule per distinct condition; a ruleset with every variant as a rule of its own, in
+    every place, fires the very same variants."""
+    from engine import compiler
+
+    catch_all = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
+                 "run": lambda _c: None}
+
+    def every_rule_alone(indices, conditions, action):
+        assert len(indices) < len(conditions)  # the shipped rules: no place reaches them all
+        return {**{f"v{i}": {"all": [{"m": {"$and": c}}], "run": action((i,))}
+                   for i, c in enumerate(conditions)}, "catch_all": dict(catch_all)}
+
+    monkeypatch.setattr(compiler, "_definition", every_rule_alone)
+    full = load_snapshot(RULES_DIR)
+    assert full.version == snapshot.version
+
+
+def test_memoised_resolution_equals_resolving_each_class_alone(monkeypatch):
+    """resolve_class shares combinations, slot outcomes and frozen effects across classes
+    and places; resolving a class with nothing shared gives an equal decision."""
+    from engine import compiler
+
+    checked = []
+
+    def resolve_both(ruleset, jurisdiction, axes, cls, fired, problems, memo, profile):
+        decision = resolve_class(ruleset, jurisdiction, axes, cls, fired, problems, memo, profile)
+        if len(checked) % 5 == 0 or jurisdiction.code in ("US-CA", "DE", "FR", "CA-QC"):
+            alone = resolve_class(ruleset, jurisdiction, axes, cls, fired, ProblemList())
+            assert alone == decision, (jurisdiction.code, cls)
+        checked.append(cls)
+        return decision
+
+    resolve_class = compiler.resolve_class
+    monkeypatch.setattr(compiler, "resolve_class", resolve_both)
+    load_snapshot(RULES_DIR)
+    assert len(checked) > 10_000
 
 
 @pytest.mark.parametrize(("code", "day", "earliest"), [

@@ -139,3 +139,72 @@ def test_cache_statistics_adapter_reads_either_shape(app):
         serving = Serving()
 
     assert cache_stats(Front()) == {"memo": (5, 2), "body": (1, 4)}
+
+
+def test_batched_latencies_export_what_one_observe_per_request_would():
+    """`_observe_many` (one write per bucket) equals prometheus_client's own `observe`."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from api.metrics import BUCKETS, _observe_many
+
+    values = [0.0, 0.0004, 0.0005, 0.00051, 0.001, 0.003, 0.02, 0.5, 2.5, 9.9, 10.0, 11.0, 0.07, 0.0005]
+
+    def samples(fill) -> list[tuple[str, dict, float]]:
+        registry = CollectorRegistry()
+        histogram = Histogram("h", "test", ("route",), buckets=BUCKETS, registry=registry)
+        fill(histogram.labels("/v1/decision"))
+        return [(s.name, s.labels, s.value) for m in registry.collect() for s in m.samples
+                if not s.name.endswith("_created")]
+
+    def one_by_one(child) -> None:
+        for value in values:
+            child.observe(value)
+
+    batched = samples(lambda child: _observe_many(child, values))
+    assert batched == samples(one_by_one)
+    assert ("h_count", {"route": "/v1/decision"}, float(len(values))) in batched
+
+
+def test_requests_are_counted_when_flushed_not_lost():
+    """Every request through the middleware is exported after a flush, by route and status."""
+    from api.metrics import REGISTRY, MetricsMiddleware
+
+    def app(environ, start_response):
+        start_response("404 NOT FOUND" if environ["PATH_INFO"] == "/nowhere" else "200 OK", [])
+        return [b""]
+
+    def count(route: str, status: str) -> float:
+        return REGISTRY.get_sample_value("rightsgate_http_requests_total",
+                                         {"route": route, "method": "GET", "status": status}) or 0.0
+
+    middleware = MetricsMiddleware(app, flush_every=0)  # no timer thread: flushed below
+    before = count("/healthz", "200"), count("unmatched", "404")
+    middleware.next_flush = float("inf")  # nothing is flushed from the request path
+    for path in ["/healthz"] * 7 + ["/nowhere"] * 3:
+        list(middleware({"PATH_INFO": path, "REQUEST_METHOD": "GET"}, lambda s, h, e=None: None))
+    assert (count("/healthz", "200"), count("unmatched", "404")) == before
+    middleware.flush()
+    assert (count("/healthz", "200") - before[0], count("unmatched", "404") - before[1]) == (7, 3)
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_requests_just_before_a_hup_are_counted(scratch_rules, tmp_path):
+    """Workers gather counts for up to a second; the workers a HUP replaces export theirs."""
+    port = free_port()
+    env = {"RIGHTSGATE_METRICS_BIND": f"127.0.0.1:{port}",
+           "RIGHTSGATE_METRICS_DIR": str(tmp_path / "metrics")}
+    with running(scratch_rules, tmp_path, workers=2, interval=0.2, env=env) as server:
+        before = value(scrape(port), "rightsgate_http_requests_total", route="/v1/decision")
+        for _ in range(20):
+            with requests.Session() as session:  # fresh connections: both workers answer
+                answer = session.get(f"{server.base}/v1/decision", params={"jurisdiction": "AT"}, timeout=10)
+                assert answer.status_code == 200
+        old_pids = server.worker_pids()
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while server.worker_pids() & old_pids or len(server.worker_pids()) != 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        after = value(scrape(port), "rightsgate_http_requests_total", route="/v1/decision")
+    assert after - before == 20
