@@ -233,3 +233,10 @@ class BundleStore:
             if old != keep:
                 old.unlink(missing_ok=True)
                 (self.directory / f".{old.stem}.lock").unlink(missing_ok=True)
+        # A set that never compiled (refused) leaves its lock file without a bundle. Those
+        # older than any wait for them are removed here (a newer one may still be held).
+        stale = time.time() - 2 * LOCK_WAIT_SECONDS
+        for lock in self.directory.glob(".*.lock"):
+            bundle = self.directory / f"{lock.name[1:-len('.lock')]}{SUFFIX}"
+            if not bundle.exists() and 0 < age(lock) < stale:
+                lock.unlink(missing_ok=True)

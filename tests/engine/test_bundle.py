@@ -93,6 +93,28 @@ def test_an_invalid_set_is_never_stored(rules_copy, tmp_path):
     assert not list(store.directory.glob("*.bundle"))
 
 
+
+def test_lock_files_of_refused_sets_are_pruned_once_stale(rules_copy, tmp_path):
+    """A refused set leaves its lock file without a bundle; the next store removes it once
+    no process can still be waiting on it (a fresh one stays)."""
+    broken = tmp_path / "rules"
+    shutil.copytree(rules_copy, broken)
+    policy = broken / "policy.yaml"
+    policy.write_text(policy.read_text().replace("minimum_signup_age:", "minimum_signup_agee:"))
+    store = BundleStore(tmp_path / "bundles")
+    with pytest.raises(RuleSetInvalid):
+        load_snapshot(broken, store)
+    (stale,) = store.directory.glob(".*.lock")
+    fresh = store.directory / ".0123456789abcdef0123456789abcdef.lock"
+    fresh.touch()
+    old = stale.stat().st_mtime - 3600
+    os.utime(stale, (old, old))
+    kept = store.directory / "feedfacefeedfacefeedfacefeedface.bundle"
+    kept.touch()
+    store._prune(keep=kept)
+    assert not stale.exists()
+    assert fresh.exists() and kept.exists()
+
 def test_a_damaged_bundle_is_compiled_again_and_replaced(rules_copy, compiled, warnings):
     store, first = compiled
     path = bundle_of(store, rules_copy)
