@@ -233,7 +233,7 @@ def _phase(methods: list[Method], *, rounds: int, sample_rounds: int,
 
 
 def make_serving(rules_dir: Path | str, locales_dir: Path | str = DEFAULT_LOCALES_DIR,
-                 cache_size: int = 2048) -> Serving:
+                 cache_size: int = ServingSettings.cache_size) -> Serving:
     """The Serving a worker answers with (built as create_app builds it, without Flask)."""
     state = Path(__file__).resolve().parent / ".work" / "state"
     reloader = RulesReloader(Path(rules_dir), Path(locales_dir), 0, state, ServingSettings(cache_size),
@@ -242,7 +242,7 @@ def make_serving(rules_dir: Path | str, locales_dir: Path | str = DEFAULT_LOCALE
     return reloader.serving
 
 
-def serving_for(snapshot: Snapshot, cache_size: int = 2048) -> Serving:
+def serving_for(snapshot: Snapshot, cache_size: int = ServingSettings.cache_size) -> Serving:
     """A Serving around an already built Snapshot (as the reloader would build it)."""
     serving = Serving(snapshot, Localiser(DEFAULT_LOCALES_DIR), locales_digest="bench",
                       rules=RuleFiles("bench"), locales_content="", settings=ServingSettings(cache_size))

@@ -444,8 +444,8 @@ def _memory(r: dict[str, Any]) -> list[str]:
         "",
         f"Growth from {readings[1]['after_requests']:,} to {readings[-1]['after_requests']:,} requests: "
         + ", ".join(f"{g['rss_mib']:+.1f} MiB RSS" for g in growth.values())
-        + ". The step after start is the caches filling (bounded: 2,048 responses and 2,048 remembered "
-        "answers per worker) and copy-on-write: the rule set is loaded before the fork and shared, and "
+        + f". The step after start is the caches filling (bounded: {mem.get('cache_size', 0):,} responses, "
+        f"templates and remembered answers per worker) and copy-on-write: the rule set is loaded before the fork and shared, and "
         "pages a worker touches (reference counts) become its own.", "",
     ]
     return lines
