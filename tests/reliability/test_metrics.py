@@ -42,6 +42,17 @@ def value(metrics: dict[str, float], name: str, **labels: str) -> float:
     return total
 
 
+
+def hup_and_wait(server, workers: int = 2) -> set[int]:
+    """Send the master a HUP and wait until every worker is a new one; return the old pids."""
+    old_pids = server.worker_pids()
+    server.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while server.worker_pids() & old_pids or len(server.worker_pids()) != workers:
+        assert time.monotonic() < deadline, "the HUP did not replace every worker"
+        time.sleep(0.05)
+    return old_pids
+
 @pytest.mark.server
 @pytest.mark.slow
 def test_metrics_sum_every_worker_and_follow_reloads(scratch_rules, tmp_path):
@@ -89,12 +100,7 @@ def test_metrics_sum_every_worker_and_follow_reloads(scratch_rules, tmp_path):
         after = scrape(metrics_port)
 
         # A HUP replaces the workers: counters survive, gauges of dead workers go.
-        old_pids = server.worker_pids()
-        server.process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 60
-        while server.worker_pids() & old_pids or len(server.worker_pids()) != 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        old_pids = hup_and_wait(server)
         requests.get(f"{server.base}/healthz", timeout=10)
         restarted = scrape(metrics_port)
         files = {path.name for path in metrics_dir.iterdir()}
@@ -200,11 +206,6 @@ def test_requests_just_before_a_hup_are_counted(scratch_rules, tmp_path):
             with requests.Session() as session:  # fresh connections: both workers answer
                 answer = session.get(f"{server.base}/v1/decision", params={"jurisdiction": "AT"}, timeout=10)
                 assert answer.status_code == 200
-        old_pids = server.worker_pids()
-        server.process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 60
-        while server.worker_pids() & old_pids or len(server.worker_pids()) != 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        hup_and_wait(server)
         after = value(scrape(port), "rightsgate_http_requests_total", route="/v1/decision")
     assert after - before == 20
