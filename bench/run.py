@@ -1,7 +1,7 @@
 """rightsgate's benchmarks, one command.
 
     python bench/run.py                      # everything; writes bench/results.md
-    python bench/run.py --smoke              # tiny counts, < 60 s; bench/.work/results-smoke.md
+    python bench/run.py --smoke              # tiny counts, ~2 min; bench/.work/results-smoke.md
     python bench/run.py --compare-root DIR   # also serve and load the code in DIR (before/after)
     python bench/run.py --only inprocess,load  # some phases; report goes to bench/.work/
 
@@ -90,7 +90,7 @@ def loadavg() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny counts, < 60 s, report in bench/.work/")
+    parser.add_argument("--smoke", action="store_true", help="tiny counts, ~2 min, report in bench/.work/")
     parser.add_argument("--only", default="", help=f"comma-separated phases of: {', '.join(PHASES)}")
     parser.add_argument("--compare-root", type=Path, default=None,
                         help="a checkout of older code to serve and load alongside (before/after)")
