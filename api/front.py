@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ApiProblem, FieldError
 from .logging import ENVIRON_KEY
 from .security import SECURITY_HEADERS
-from .serving import BODY, QUERY, Answer, conditional
+from .serving import BODY, QUERY, conditional
 
 if TYPE_CHECKING:
     from .reload import RulesReloader
@@ -35,9 +35,7 @@ PATH = "/v1/decision"
 _PLAIN_ACCEPT = frozenset(("*/*", "application/json"))
 _JSON_TYPES = frozenset(("application/json", "application/json; charset=utf-8",
                          "application/json;charset=utf-8"))
-_STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
 _SECURITY = tuple(SECURITY_HEADERS.items())
-_MAX_HEADER_LISTS = 8192
 
 
 def check_protocol(environ: dict[str, Any]) -> None:
@@ -68,8 +66,6 @@ class DecisionFront:
         self.app = app
         self.reloader = reloader
         self.max_content_length = max_content_length
-        self._ok_headers: dict[int, tuple[Answer, tuple[tuple[str, str], ...]]] = {}
-        self._headers_for: object = None  # the Serving whose answers _ok_headers holds
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -94,38 +90,17 @@ class DecisionFront:
         environ[ENVIRON_KEY] = {"ruleset": answer.version, "jurisdiction": answer.jurisdiction,
                                 "locale": answer.locale}
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if not if_none_match:
-            if self._headers_for is not serving:  # a reload: let the old answers go
-                self._ok_headers = {}
-                self._headers_for = serving
-            # The common case: a 200 whose headers were put together when this answer
-            # was first sent (a copy: the server may add to the list it is given).
-            start_response("200 OK", list(self._headers_of(answer)))
-            return [answer.body]
-        try:
-            ready = conditional(answer, if_none_match, method)
-        except ApiProblem:
-            return self.app(environ, start_response)  # the 412 problem is Flask's to write
-        headers = ready.headers
-        if ready.status == 200:
-            headers.append(("Content-Length", str(len(ready.body))))
-        headers.extend(_SECURITY)
-        start_response(_STATUS[ready.status], headers)
-        return [ready.body] if ready.body else []
-
-    def _headers_of(self, answer: Answer) -> tuple[tuple[str, str], ...]:
-        """The full 200 header list of `answer`, built once per Answer object."""
-        entry = self._ok_headers.get(id(answer))
-        if entry is not None and entry[0] is answer:
-            return entry[1]
-        ready = conditional(answer, None, "GET")
-        headers = (*ready.headers, ("Content-Length", str(len(ready.body))), *_SECURITY)
-        if len(self._ok_headers) >= _MAX_HEADER_LISTS:
-            self._ok_headers.clear()  # refills one request per answer, like the memo
-        # Keyed by identity (hashing an Answer would hash its body); the entry holds the
-        # Answer itself, so the id cannot be reused while the entry lives.
-        self._ok_headers[id(answer)] = (answer, headers)
-        return headers
+        if if_none_match:
+            try:
+                ready = conditional(answer, if_none_match, method)
+            except ApiProblem:
+                return self.app(environ, start_response)  # the 412 problem is Flask's to write
+            if ready.status == 304:
+                start_response("304 NOT MODIFIED", [*ready.headers, *_SECURITY])
+                return []
+        # A 200: its headers as the Serving put them together (a copy: servers may add to it).
+        start_response("200 OK", list(answer.complete_headers))
+        return [answer.body]
 
     def _body(self, environ: dict[str, Any]) -> bytes | None:
         """The POST body when it is plain JSON of a declared, allowed length; else None (Flask's)."""

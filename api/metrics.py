@@ -20,7 +20,6 @@ own bind (RIGHTSGATE_METRICS_BIND) by the master, never on the public port.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import multiprocessing.util
 import os
@@ -159,9 +158,9 @@ class MetricsMiddleware:
     """Count and time every request at the outermost WSGI layer (memo hits included).
 
     A request only appends (path, method, status, seconds) to a deque (atomic under the
-    GIL); `flush` turns what has gathered into counter and histogram increments, once
-    per distinct label set, at most once a second from a request and every second from
-    a timer thread (so an idle worker's last requests are exported too). Counting each
+    GIL); `flush`, every second from a timer thread and once when the worker exits, turns
+    what has gathered into counter and histogram increments, once per distinct label set,
+    off the request path. Counting each
     request into prometheus_client's memory-mapped files directly cost ~30 us per
     request, as much as the rest of a remembered answer (bench/results.md, section 2).
     Scrapes see a worker's requests up to a second late.
@@ -173,11 +172,10 @@ class MetricsMiddleware:
         self.pending: deque[tuple[str, str, str, float]] = deque()
         self.flush_lock = threading.Lock()
         self.flush_every = flush_every
-        self.next_flush = 0.0
         self.sync.run()
-        # A worker that stops exports its last second: a server's worker process ends
-        # through multiprocessing (which skips atexit and runs its own finalizers).
-        atexit.register(self.flush)
+        # A worker that stops exports its last second. A multiprocessing finalizer runs both
+        # when a server's worker process ends (multiprocessing skips atexit there) and at an
+        # ordinary interpreter exit.
         multiprocessing.util.Finalize(self, self.flush, exitpriority=10)
         if flush_every > 0:
             threading.Thread(target=self._flush_forever, name="rightsgate-metrics-flush", daemon=True).start()
@@ -196,18 +194,16 @@ class MetricsMiddleware:
             status_holder[:] = ["500"]
             raise
         finally:
-            now = perf_counter()
             self.pending.append((environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", ""),
-                                 status_holder[0] if status_holder else "000", now - started))
-            if now >= self.next_flush:
-                self.flush(now)
+                                 status_holder[0] if status_holder else "000", perf_counter() - started))
 
-    def flush(self, now: float | None = None) -> None:
-        """Export what has gathered (and the cache statistics); never blocks a request."""
-        if not self.flush_lock.acquire(blocking=False):
-            return
+    def flush(self) -> None:
+        """Export what has gathered, and the cache statistics."""
+        with self.flush_lock:
+            self._flush()
+
+    def _flush(self) -> None:
         try:
-            self.next_flush = (perf_counter() if now is None else now) + self.flush_every
             counts: dict[tuple[str, str, str], int] = {}
             latencies: dict[str, list[float]] = {}
             routes: dict[str, str] = {}
@@ -228,10 +224,8 @@ class MetricsMiddleware:
             for route, seconds in latencies.items():
                 _observe_many(LATENCY.labels(route), seconds)
             self.sync.run()
-        except Exception:  # metrics must never fail a request
+        except Exception:  # metrics must never take the worker down
             logging.getLogger("rightsgate.metrics").exception("metrics flush failed")
-        finally:
-            self.flush_lock.release()
 
     def _flush_forever(self) -> None:
         while True:

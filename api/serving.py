@@ -85,6 +85,7 @@ from .geo import MATCHED as EDGE_MATCHED
 from .geo import GeoHeaders, Unlocated, edge_jurisdiction
 from .negotiation import language_preferences
 from .responses import CatalogSchema, DecisionSchema, JurisdictionsSchema, LocalesSchema, UiStringsSchema
+from .security import SECURITY_HEADERS
 
 DECISION_VARY = "Accept-Language, Sec-GPC"
 REFERENCE_VARY = "Accept-Language"
@@ -125,6 +126,9 @@ class Answer(CachedBody):
     locale: str  # the served locale
     jurisdiction: str | None  # the resolved code (decisions only)
     version: str  # the ruleset version
+    # Every header of its 200, security headers included, in the order the Flask path
+    # sends them: built once per Answer, sent as is by the WSGI front (api.front).
+    complete_headers: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -635,7 +639,9 @@ class Serving:
         etag = make_etag(self.snapshot.version, self.locales_digest, key)
         headers = (("ETag", quote_etag(etag)), ("Cache-Control", cache_control), ("Vary", vary),
                    ("Content-Language", tag))
-        return Answer(body, etag, headers, tag, jurisdiction, self.snapshot.version)
+        complete = (*headers, ("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(body))),
+                    *SECURITY_HEADERS.items())
+        return Answer(body, etag, headers, tag, jurisdiction, self.snapshot.version, complete)
 
     # -- observation ---------------------------------------------------------------------
 
