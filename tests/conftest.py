@@ -1,10 +1,10 @@
 """Shared fixtures, Flask-tutorial style: `app` -> `client` -> `runner`.
 
-`app` serves the shipped rules and is built once per session (loading the rules
-takes about half a second). Tests that change rules get their own app on a scratch
+`app` serves the shipped rules and is built once per session (from the stored compile
+when there is one). Tests that change rules get their own app on a scratch
 copy through `make_app` and `scratch_rules`.
 
-Compiling the shipped rules takes seconds (4-8 s on 2 cores): `shipped_snapshot` is that
+Compiling the shipped rules takes seconds (~3 s on 2 cores): `shipped_snapshot` is that
 compile, done once per session, for every test that needs the shipped rules' Snapshot
 (or just their version) without proving something about compiling itself.
 """
