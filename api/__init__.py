@@ -10,11 +10,12 @@ rule set, words, caches), config (settings), arguments (request schemas, body
 reading, the fast path), responses (response schemas), problems and errors
 (problem+json), etag (validators), negotiation (language, Accept), reload (watch
 files, ask the Serving for a successor, keep the last good set), front (answers
-remembered decisions before Flask), geo (a place from a trusted edge's headers),
+remembered decisions before Flask, records every request), journal (the
+request log's and metrics' entries, written in batches), geo (a place from a trusted edge's headers),
 archive (activated rule set versions kept on disk), replay (earlier rule sets answering
 again: `version=`), changes (GET /v1/changes), export (`rightsgate export`: the static
 export), component (the drop-in component's file: its digest and integrity), logging
-(request log), cors, security (headers, no debug), spec (OpenAPI), views/ (thin).
+(the request log's lines, redaction), cors, security (headers, no debug), spec (OpenAPI), views/ (thin).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from .config import load_settings
 from .cors import init_cors
 from .errors import register_error_handlers
 from .etag import CachedBody, body_etag
-from .front import DecisionFront, check_protocol
-from .logging import RequestLogMiddleware, annotate, configure_logging
+from .front import Front, check_protocol
+from .journal import RequestJournal
+from .logging import RequestLog, annotate, configure_logging
 from .negotiation import check_accept
 from .reload import RulesReloader
 from .security import ProductionFlask, init_security_headers, refuse_debug_server
@@ -39,7 +41,10 @@ from .spec import spec_json
 from .views import EXTENSION, register_blueprints
 from .views.meta import OPENAPI_KEY
 
-__all__ = ["create_app"]
+__all__ = ["JOURNAL", "create_app"]
+
+# app.extensions[JOURNAL]: the app's RequestJournal (api.journal).
+JOURNAL = "rightsgate.journal"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -89,10 +94,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_blueprints(app)
     # Remembered decisions are answered before Flask (same bytes and headers); the rest,
-    # CORS-enabled apps included, go through Flask. The log line covers both.
-    front = app.wsgi_app if preflight is not None else DecisionFront(app.wsgi_app, reloader,
-                                                                     app.config["MAX_CONTENT_LENGTH"])
-    app.wsgi_app = RequestLogMiddleware(front)  # type: ignore[method-assign]
+    # CORS-enabled apps included, go through Flask. The journal records both for the
+    # request log (and, under the server, the metrics: api/server.py adds that sink).
+    journal = RequestJournal([RequestLog()])
+    app.extensions[JOURNAL] = journal
+    app.wsgi_app = Front(app.wsgi_app, reloader, journal,  # type: ignore[method-assign]
+                         app.config["MAX_CONTENT_LENGTH"], answer_remembered=preflight is None)
 
     @app.cli.command("openapi")
     def openapi_command() -> None:

@@ -1,31 +1,37 @@
-"""A thin WSGI front: answer remembered decisions before Flask; check the HTTP basics.
+"""The outermost WSGI layer: remembered decisions before Flask, and one journal entry per request.
 
 Most decision requests repeat one seen before (same query string or body, same
 Sec-GPC and Accept-Language). For those the Serving already holds the finished
 Answer, and routing, the request object, hooks and the response object would cost
-~20 times the lookup. `DecisionFront` answers them itself, with exactly the status,
-headers and bytes the Flask path sends (both use `serving.conditional`; the security
-headers come from api.security; tests/api/test_front.py compares the two byte for
-byte). Everything else (errors, first sightings, other paths, anything unusual
-about the request) falls through to Flask untouched; a POST body read here is handed
-on. The request log line (api.logging wraps this) is the same for both.
+~20 times the lookup. `Front` answers them itself, with exactly the status, headers
+and bytes the Flask path sends (both use `serving.conditional`; the security headers
+come from api.security; tests/api/test_front.py compares the two byte for byte).
+Everything else (errors, first sightings, other paths, anything unusual about the
+request) goes to Flask untouched; a POST body read here is handed on.
 
-`check_protocol` refuses, on both paths, an HTTP version we do not speak and an
-HTTP/1.1 request without Host (RFC 9112 §3.2), whatever the server lets through.
+Every request, answered here or by Flask, is recorded in the request journal
+(api.journal) for the request log and the metrics: one tuple appended, written in
+batches off the request path.
+
+`check_protocol` refuses, on the Flask path, an HTTP version we do not speak and an
+HTTP/1.1 request without Host (RFC 9112 §3.2), whatever the server lets through; the
+front answers only requests that pass it.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
+from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApiProblem, FieldError
 from .logging import ENVIRON_KEY
 from .security import SECURITY_HEADERS
-from .serving import BODY, QUERY, conditional
+from .serving import BODY, QUERY, Answer, conditional
 
 if TYPE_CHECKING:
+    from .journal import RequestJournal
     from .reload import RulesReloader
 
 # granian reports HTTP/1.0 as "HTTP/1".
@@ -36,6 +42,7 @@ _PLAIN_ACCEPT = frozenset(("*/*", "application/json"))
 _JSON_TYPES = frozenset(("application/json", "application/json; charset=utf-8",
                          "application/json;charset=utf-8"))
 _SECURITY = tuple(SECURITY_HEADERS.items())
+_NO_FIELDS: dict[str, Any] = {}
 
 
 def check_protocol(environ: dict[str, Any]) -> None:
@@ -49,28 +56,52 @@ def check_protocol(environ: dict[str, Any]) -> None:
                          [FieldError("Host", "header", "missing")])
 
 
-def _plain(environ: dict[str, Any]) -> bool:
-    """True when nothing about the request needs Flask's checks (they would pass)."""
-    if environ.get("SERVER_PROTOCOL") not in SUPPORTED_PROTOCOLS:
-        return False
-    if environ.get("SERVER_PROTOCOL") == "HTTP/1.1" and not environ.get("HTTP_HOST"):
-        return False
-    accept = environ.get("HTTP_ACCEPT")
-    return accept is None or accept in _PLAIN_ACCEPT
+class Front:
+    """WSGI: remembered GET/POST /v1/decision answers without Flask; the rest to `app`; every
+    request into `journal`."""
 
-
-class DecisionFront:
-    """WSGI middleware: remembered GET/POST /v1/decision answers without Flask; the rest to `app`."""
-
-    def __init__(self, app: Callable, reloader: RulesReloader, max_content_length: int | None) -> None:
+    def __init__(self, app: Callable, reloader: RulesReloader, journal: RequestJournal,
+                 max_content_length: int | None, *, answer_remembered: bool = True) -> None:
         self.app = app
         self.reloader = reloader
+        self.journal = journal
         self.max_content_length = max_content_length
+        # Off when CORS is on: preflights and CORS headers are Flask's.
+        self.answer_remembered = answer_remembered
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        method = environ.get("REQUEST_METHOD")
-        if environ.get("PATH_INFO") != PATH or method not in ("GET", "POST") or not _plain(environ):
-            return self.app(environ, start_response)
+        started = perf_counter()
+        method = environ.get("REQUEST_METHOD", "")
+        path = environ.get("PATH_INFO", "")
+        if (path == PATH and (method == "GET" or method == "POST") and self.answer_remembered
+                and environ.get("HTTP_HOST") and environ.get("SERVER_PROTOCOL") in SUPPORTED_PROTOCOLS
+                and environ.get("HTTP_ACCEPT", "*/*") in _PLAIN_ACCEPT):
+            answered = self._remembered(environ, method, start_response)
+            if answered is not None:
+                answer, status, result = answered
+                self.journal.record((time(), method, path, status, perf_counter() - started, answer.version,
+                                     answer.jurisdiction, answer.locale))
+                return result
+        status_seen: list[int] = []
+
+        def recording(status: str, headers: list, exc_info: Any = None) -> Callable:
+            status_seen[:] = [int(status[:3])]
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.app(environ, recording)
+        except Exception:
+            status_seen[:] = [500]
+            raise
+        finally:
+            fields = environ.get(ENVIRON_KEY) or _NO_FIELDS
+            self.journal.record((time(), method, path, status_seen[0] if status_seen else None,
+                                 perf_counter() - started, fields.get("ruleset"), fields.get("jurisdiction"),
+                                 fields.get("locale")))
+
+    def _remembered(self, environ: dict[str, Any], method: str,
+                    start_response: Callable) -> tuple[Answer, int, list[bytes]] | None:
+        """Answer a remembered decision: (answer, status, body); None leaves the request to Flask."""
         reloader = self.reloader
         reloader.ensure_running()  # what the Flask path's before-request hook does first
         serving = reloader.serving
@@ -82,25 +113,23 @@ class DecisionFront:
         else:
             raw = self._body(environ)
             if raw is None:
-                return self.app(environ, start_response)
+                return None
             environ["wsgi.input"] = io.BytesIO(raw)  # Flask reads it again if it answers
             answer = serving.remembered((BODY, raw, gpc, languages, serving.edge_input(BODY, raw, environ)))
         if answer is None:
-            return self.app(environ, start_response)
-        environ[ENVIRON_KEY] = {"ruleset": answer.version, "jurisdiction": answer.jurisdiction,
-                                "locale": answer.locale}
+            return None
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match:
             try:
                 ready = conditional(answer, if_none_match, method)
             except ApiProblem:
-                return self.app(environ, start_response)  # the 412 problem is Flask's to write
+                return None  # the 412 problem is Flask's to write
             if ready.status == 304:
                 start_response("304 NOT MODIFIED", [*ready.headers, *_SECURITY])
-                return []
+                return answer, 304, []
         # A 200: its headers as the Serving put them together (a copy: servers may add to it).
         start_response("200 OK", list(answer.complete_headers))
-        return [answer.body]
+        return answer, 200, [answer.body]
 
     def _body(self, environ: dict[str, Any]) -> bytes | None:
         """The POST body when it is plain JSON of a declared, allowed length; else None (Flask's)."""

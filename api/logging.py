@@ -21,7 +21,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from flask import request
@@ -174,10 +174,15 @@ def annotate(**fields: Any) -> None:
 
 
 _encode_str = json.encoder.encode_basestring  # what _ENCODER does to a str (ensure_ascii=False)
-# The request line as JsonFormatter writes it for `request_log` (same keys, same order).
-_REQUEST_LINE = ('{"ts": "%s.%03dZ", "level": "info", "logger": "rightsgate.request", "pid": %d, '
-                 '"message": "request", "event": "request", "method": %s, "path": %s, "status": %s, '
-                 '"duration_ms": %s, "ruleset": %s, "jurisdiction": %s, "locale": %s}\n')
+# The request line as JsonFormatter writes it for `request_log` (same keys, same order), in
+# the parts RequestLog puts together: the time and pid; method, path and status; the
+# duration; ruleset, jurisdiction and locale.
+_LINE_HEAD = '{"ts": "%s.'
+_LINE_PID = ('Z", "level": "info", "logger": "rightsgate.request", "pid": %d, "message": "request", '
+             '"event": "request", ')
+_LINE_MIDDLE = '"method": %s, "path": %s, "status": %s, "duration_ms": '
+_LINE_TAIL = ', "ruleset": %s, "jurisdiction": %s, "locale": %s}\n'
+_LINE = "%s%03d%s%s%.3f%s"  # head and ts, milliseconds, pid, middle, duration in ms, tail
 
 
 def _json_value(value: Any) -> str:
@@ -209,63 +214,67 @@ def _direct_handler() -> StderrHandler | None:
     return handler
 
 
-class RequestLogMiddleware:
-    """WSGI middleware that logs one line per request, whatever happened inside."""
+class RequestLog:
+    """The request journal's sink that writes one JSON line per request (api.journal).
 
-    def __init__(self, app: Callable) -> None:
-        self.app = app
-        self._second: tuple[int, str] = (-1, "")  # (a second, its text): one attribute, thread-safe
+    Method and path are made safe here: a known method or `OTHER`, the route template
+    or `unmatched`. When our handler alone would get `request_log`'s records unchanged
+    (`_direct_handler`), a batch is written in one write, each line put together from
+    parts kept per distinct value (there are few: methods, routes, statuses, versions,
+    places, locales); anything else configured (a test's handler, a filter, another
+    formatter) gets one ordinary log record per entry.
+    """
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        started = time.perf_counter()
-        status_holder: list[int] = []
+    _PARTS_KEPT = 4096  # distinct (method, route, status) and (ruleset, place, locale) parts
 
-        def recording_start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
-            status_holder[:] = [int(status.split(" ", 1)[0])]
-            return start_response(status, headers, exc_info)
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")  # (a second, the line's start in that second)
+        self._middles: dict[tuple, str] = {}
+        self._tails: dict[tuple, str] = {}
 
-        try:
-            return self.app(environ, recording_start_response)
-        except Exception:
-            status_holder[:] = [500]
-            raise
-        finally:
-            if request_log.isEnabledFor(logging.INFO):
-                self._log(environ, status_holder[0] if status_holder else None,
-                          round((time.perf_counter() - started) * 1000, 3))
-
-    def _log(self, environ: dict, status: int | None, duration_ms: float) -> None:
-        fields = environ.get(ENVIRON_KEY, {})
-        method = environ.get("REQUEST_METHOD", "")
-        if method not in KNOWN_METHODS:
-            method = "OTHER"
-        path = route_template(environ.get("PATH_INFO", ""))
+    def __call__(self, entries: Sequence[tuple]) -> None:
+        if not entries or not request_log.isEnabledFor(logging.INFO):
+            return
         handler = _direct_handler()
         if handler is None:
-            # makeRecord + handle is what `info` does, minus the search of the stack for
-            # the caller's file and line, which this line never shows (bench/results.md).
-            request_log.handle(request_log.makeRecord(
-                request_log.name, logging.INFO, "", 0, "request", (), None, extra={
-                    "event": "request", "method": method, "path": path, "status": status,
-                    "duration_ms": duration_ms, "ruleset": fields.get("ruleset"),
-                    "jurisdiction": fields.get("jurisdiction"), "locale": fields.get("locale"),
-                }))
+            for wall, method, path, status, seconds, ruleset, jurisdiction, locale in entries:
+                # makeRecord + handle is what `info` does, minus the search of the stack for
+                # the caller's file and line, which this line never shows.
+                record = request_log.makeRecord(
+                    request_log.name, logging.INFO, "", 0, "request", (), None, extra={
+                        "event": "request", "method": method if method in KNOWN_METHODS else "OTHER",
+                        "path": route_template(path), "status": status,
+                        "duration_ms": round(seconds * 1000, 3), "ruleset": ruleset,
+                        "jurisdiction": jurisdiction, "locale": locale})
+                record.created, record.msecs = wall, int(wall * 1000) % 1000
+                request_log.handle(record)
             return
-        # The same line as JsonFormatter's, from a template, in one write (bench/notes.md).
-        now = time.time()
-        second, ts = self._second
-        if second != int(now):
-            second = int(now)
-            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = (second, ts)
-        line = _REQUEST_LINE % (
-            ts, int((now - second) * 1000), os.getpid(), _encode_str(method), _encode_str(path),
-            "null" if status is None else status, repr(duration_ms), _json_value(fields.get("ruleset")),
-            _json_value(fields.get("jurisdiction")), _json_value(fields.get("locale")))
+        pid_part = _LINE_PID % os.getpid()
+        middles, tails = self._middles, self._tails
+        if len(middles) > self._PARTS_KEPT or len(tails) > self._PARTS_KEPT:
+            middles.clear()
+            tails.clear()
+        lines = []
+        for wall, method, path, status, seconds, ruleset, jurisdiction, locale in entries:
+            second, head = self._second
+            if second != int(wall):
+                second = int(wall)
+                head = _LINE_HEAD % time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+                self._second = (second, head)
+            middle = middles.get((method, path, status))
+            if middle is None:
+                middle = middles[method, path, status] = _LINE_MIDDLE % (
+                    _encode_str(method if method in KNOWN_METHODS else "OTHER"),
+                    _encode_str(route_template(path)), "null" if status is None else status)
+            tail = tails.get((ruleset, jurisdiction, locale))
+            if tail is None:
+                tail = tails[ruleset, jurisdiction, locale] = _LINE_TAIL % (
+                    _json_value(ruleset), _json_value(jurisdiction), _json_value(locale))
+            lines.append(_LINE % (head, int((wall - second) * 1000), pid_part, middle, seconds * 1000, tail))
         with handler.lock:  # type: ignore[union-attr]
             try:
                 stream = handler.stream
-                stream.write(line)
+                stream.write("".join(lines))
                 stream.flush()
             except Exception:
                 handler.handleError(logging.makeLogRecord({"msg": "request", "name": request_log.name}))

@@ -9,8 +9,8 @@ What is exported (names are stable; docs/deploy.md shows a scrape):
 - `rightsgate_reloads_total{outcome}`: `ok` or `refused` (counted from the reloader's
   log events, so api/reload.py needs no hook).
 - `rightsgate_cache_hits_total{cache}` / `rightsgate_cache_misses_total{cache}`: read
-  from the app's serving object (see `cache_stats`), synced with the request counts
-  (see `MetricsMiddleware`).
+  from the active serving object's `stats()` (see `cache_stats`), exported with the
+  request counts (see `RequestMetrics`).
 
 Under a multi-process server, PROMETHEUS_MULTIPROC_DIR is set by api/server.py before
 this module is imported (each worker writes its own files; the master calls
@@ -21,14 +21,10 @@ own bind (RIGHTSGATE_METRICS_BIND) by the master, never on the public port.
 from __future__ import annotations
 
 import logging
-import multiprocessing.util
 import os
 import threading
-import time
 from bisect import bisect_left
-from collections import deque
-from collections.abc import Callable, Iterable
-from time import perf_counter
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -53,184 +49,82 @@ CACHE_HITS = Counter("rightsgate_cache_hits", "Cache hits by cache.", ("cache",)
 CACHE_MISSES = Counter("rightsgate_cache_misses", "Cache misses by cache.", ("cache",), registry=REGISTRY)
 
 
-# -- cache statistics: a tiny adapter over what the app exposes ----------------------------
+# -- what one flush exports -----------------------------------------------------------------
 
 
-def _find_stats_owner(app: Any) -> Any:
-    """The object whose `stats()` reports the caches (the Serving object), if any."""
-    seen: set[int] = set()
-    todo = [app]
-    while todo:
-        obj = todo.pop()
-        if obj is None or id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        if callable(getattr(obj, "stats", None)) and not isinstance(obj, type):
-            return obj
-        extensions = getattr(obj, "extensions", None)
-        if isinstance(extensions, dict):
-            todo.extend(extensions.values())
-        for name in ("serving", "app", "wsgi_app", "active"):
-            todo.append(getattr(obj, name, None) if not isinstance(obj, dict) else None)
-    return None
+def cache_stats(stats: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """(hits, misses) per cache name, from a Serving's `stats()` (`<cache>_hits` and
+    `<cache>_misses` numbers)."""
+    out = {}
+    for key, value in stats.items():
+        if key.endswith("_hits") and isinstance(value, int):
+            name = key[: -len("_hits")]
+            misses = stats.get(f"{name}_misses", 0)
+            out[name] = (value, misses if isinstance(misses, int) else 0)
+    return out
 
 
-def cache_stats(app: Any) -> dict[str, tuple[int, int]]:
-    """(hits, misses) per cache name, from whatever the app exposes.
+class RequestMetrics:
+    """The request journal's sink (api.journal) that counts requests into Prometheus.
 
-    Two shapes are understood: a `stats()` method returning `<cache>_hits` /
-    `<cache>_misses` numbers (the Serving object), or today's reloader whose active set
-    holds a ResponseCache with `hits` / `misses` (reported as cache `body`).
+    Each batch becomes one counter increment per distinct (route, method, status) and
+    one histogram write per bucket and route; then the serving object's cache counters
+    (which grow, and start again at 0 for a new rule set) become counter deltas, and
+    the version gauge follows the active rule set. Counting each request into
+    prometheus_client's memory-mapped files directly cost ~30 us per request, as much
+    as the rest of a remembered answer (bench/notes.md). Under the server a batch is a
+    second's requests (scrapes see them up to a second late), and the worker's last
+    batch is written when it exits.
     """
-    owner = _find_stats_owner(app)
-    if owner is not None:
-        stats = owner.stats()
-        out = {}
-        for key, value in stats.items():
-            if key.endswith("_hits") and isinstance(value, int):
-                name = key[: -len("_hits")]
-                misses = stats.get(f"{name}_misses", 0)
-                out[name] = (value, misses if isinstance(misses, int) else 0)
-        return out
-    from .views import EXTENSION
 
-    flask_app = _find_flask(app)
-    reloader = flask_app.extensions.get(EXTENSION) if flask_app is not None else None
-    cache = getattr(getattr(reloader, "active", None), "cache", None)
-    if cache is None:
-        return {}
-    return {"body": (int(cache.hits), int(cache.misses))}
-
-
-def _find_flask(app: Any) -> Any:
-    for _ in range(8):
-        if app is None or hasattr(app, "url_map"):
-            return app
-        app = getattr(app, "app", None) or getattr(app, "flask", None)
-    return None
-
-
-def active_version(app: Any) -> str | None:
-    """The rule-set version this process serves."""
-    owner = _find_stats_owner(app)
-    if owner is not None:
-        version = owner.stats().get("version")
-        if isinstance(version, str):
-            return version
-    from .views import EXTENSION
-
-    flask_app = _find_flask(app)
-    reloader = flask_app.extensions.get(EXTENSION) if flask_app is not None else None
-    active = getattr(reloader, "active", None)
-    return active.snapshot.version if active is not None else None
-
-
-class _Sync:
-    """Turns the app's growing (and per-rule-set resetting) counters into counter deltas."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, stats: Callable[[], dict[str, Any]]) -> None:
+        self.stats = stats  # the active Serving's stats(), whichever Serving is active now
         self.last: dict[str, tuple[int, int]] = {}
         self.version: str | None = None
 
-    def run(self) -> None:
-        try:
-            current = cache_stats(self.app)
-            version = active_version(self.app)
-        except Exception:  # metrics must never fail a request
-            logging.getLogger("rightsgate.metrics").exception("cache statistics unavailable")
-            return
-        for name, (hits, misses) in current.items():
+    def __call__(self, entries: Sequence[tuple]) -> None:
+        # Grouped by the raw (path, method, status) first: a batch holds few distinct ones.
+        counts: dict[tuple, int] = {}
+        latencies: dict[str, list[float]] = {}
+        for _wall, method, path, status, seconds, *_ in entries:
+            key = (path, method, status)
+            counts[key] = counts.get(key, 0) + 1
+            found = latencies.get(path)
+            if found is None:
+                latencies[path] = [seconds]
+            else:
+                found.append(seconds)
+        by_labels: dict[tuple[str, str, str], int] = {}
+        for (path, method, status), count in counts.items():
+            labels = (route_template(path), method if method in KNOWN_METHODS else "OTHER",
+                      "000" if status is None else str(status))
+            by_labels[labels] = by_labels.get(labels, 0) + count
+        for labels, count in by_labels.items():
+            REQUESTS.labels(*labels).inc(count)
+        by_route: dict[str, list[float]] = {}
+        for path, values in latencies.items():
+            by_route.setdefault(route_template(path), []).extend(values)
+        for route, values in by_route.items():
+            _observe_many(LATENCY.labels(route), values)
+        self._sync()
+
+    def _sync(self) -> None:
+        stats = self.stats()
+        for name, (hits, misses) in cache_stats(stats).items():
             old_hits, old_misses = self.last.get(name, (0, 0))
+            if (hits, misses) == (old_hits, old_misses) and name in self.last:
+                continue  # an idle worker's flush writes nothing
             # A new rule set starts its counters at 0 again: count from there.
             CACHE_HITS.labels(name).inc(hits - old_hits if hits >= old_hits else hits)
             CACHE_MISSES.labels(name).inc(misses - old_misses if misses >= old_misses else misses)
-        self.last = current
+            self.last[name] = (hits, misses)
+        version = stats.get("version")
         if version != self.version:
             if self.version is not None:
                 RULESET.labels(self.version).set(0)
-            if version is not None:
+            if isinstance(version, str):
                 RULESET.labels(version).set(1)
             self.version = version
-
-
-class MetricsMiddleware:
-    """Count and time every request at the outermost WSGI layer (memo hits included).
-
-    A request only appends (path, method, status, seconds) to a deque (atomic under the
-    GIL); `flush`, every second from a timer thread and once when the worker exits, turns
-    what has gathered into counter and histogram increments, once per distinct label set,
-    off the request path. Counting each
-    request into prometheus_client's memory-mapped files directly cost ~30 us per
-    request, as much as the rest of a remembered answer (bench/results.md, section 2).
-    Scrapes see a worker's requests up to a second late.
-    """
-
-    def __init__(self, app: Callable, flask_app: Any = None, flush_every: float = 1.0) -> None:
-        self.app = app
-        self.sync = _Sync(flask_app if flask_app is not None else app)
-        self.pending: deque[tuple[str, str, str, float]] = deque()
-        self.flush_lock = threading.Lock()
-        self.flush_every = flush_every
-        self.sync.run()
-        # A worker that stops exports its last second. A multiprocessing finalizer runs both
-        # when a server's worker process ends (multiprocessing skips atexit there) and at an
-        # ordinary interpreter exit.
-        multiprocessing.util.Finalize(self, self.flush, exitpriority=10)
-        if flush_every > 0:
-            threading.Thread(target=self._flush_forever, name="rightsgate-metrics-flush", daemon=True).start()
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        started = perf_counter()
-        status_holder: list[str] = []
-
-        def recording(status: str, headers: list, exc_info: Any = None) -> Callable:
-            status_holder[:] = [status[:3]]
-            return start_response(status, headers, exc_info)
-
-        try:
-            return self.app(environ, recording)
-        except Exception:
-            status_holder[:] = ["500"]
-            raise
-        finally:
-            self.pending.append((environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", ""),
-                                 status_holder[0] if status_holder else "000", perf_counter() - started))
-
-    def flush(self) -> None:
-        """Export what has gathered, and the cache statistics."""
-        with self.flush_lock:
-            self._flush()
-
-    def _flush(self) -> None:
-        try:
-            counts: dict[tuple[str, str, str], int] = {}
-            latencies: dict[str, list[float]] = {}
-            routes: dict[str, str] = {}
-            pop = self.pending.popleft
-            while True:
-                try:
-                    path, method, status, seconds = pop()
-                except IndexError:
-                    break
-                route = routes.get(path)
-                if route is None:
-                    route = routes[path] = route_template(path)
-                key = (route, method if method in KNOWN_METHODS else "OTHER", status)
-                counts[key] = counts.get(key, 0) + 1
-                latencies.setdefault(route, []).append(seconds)
-            for labels, count in counts.items():
-                REQUESTS.labels(*labels).inc(count)
-            for route, seconds in latencies.items():
-                _observe_many(LATENCY.labels(route), seconds)
-            self.sync.run()
-        except Exception:  # metrics must never take the worker down
-            logging.getLogger("rightsgate.metrics").exception("metrics flush failed")
-
-    def _flush_forever(self) -> None:
-        while True:
-            time.sleep(self.flush_every)
-            self.flush()
 
 
 def _observe_many(histogram: Any, values: list[float]) -> None:

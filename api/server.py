@@ -17,14 +17,16 @@ What gunicorn.conf.py guaranteed, and how it is kept here:
   (RIGHTSGATE_MAX_HEADER_BYTES) and arrive within RIGHTSGATE_HEADER_TIMEOUT seconds;
   hyper refuses more than 100 header fields; the 64 KiB body limit is the app's.
 - no access log (granian's is off); the app writes one line per request with the
-  route template, never the path or query. granian's own lines go through the same
-  JSON formatter and redaction as the app's (api.logging).
+  route template, never the path or query, in batches every RIGHTSGATE_LOG_FLUSH_INTERVAL
+  seconds (api.journal; the metrics come from the same entries). granian's own lines go
+  through the same JSON formatter and redaction as the app's (api.logging).
 - graceful restart: `kill -HUP <master>` starts a new worker and waits until it has
   loaded the current rules (at most RIGHTSGATE_WORKER_READY_TIMEOUT seconds) while the
   old one keeps serving, then stops the old one (which finishes its requests), one
   worker at a time.
 - a worker that dies is replaced (as gunicorn's master did).
-- HTTP/1.1 without Host and unknown HTTP versions get 400 (hyper lets them through).
+- HTTP/1.1 without Host and unknown HTTP versions get 400 (hyper lets them through: the
+  app refuses them, api.front.check_protocol).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,8 @@ class ServerSettings:
     workbench_draft: Path | None = None
     graceful_timeout: int = 10
     backlog: int = 1024
+    # How often a worker writes its gathered request log lines and metrics (api.journal).
+    log_flush_interval: float = 0.2
 
 
 class ServerConfigError(ValueError):
@@ -105,7 +109,8 @@ def _bind(value: str, key: str) -> tuple[str, int]:
 
 def load_server_settings(env: dict[str, str] | os._Environ | None = None) -> ServerSettings:
     """Read RIGHTSGATE_BIND, _METRICS_BIND, _WORKBENCH_BIND, _WORKBENCH_DRAFT, _WORKERS, _THREADS,
-    _HEADER_TIMEOUT, _MAX_HEADER_BYTES, _RESPAWN_INTERVAL, _WORKER_READY_TIMEOUT and _GRACEFUL_TIMEOUT
+    _HEADER_TIMEOUT, _MAX_HEADER_BYTES, _RESPAWN_INTERVAL, _WORKER_READY_TIMEOUT, _GRACEFUL_TIMEOUT
+    and _LOG_FLUSH_INTERVAL
     (defaults in ServerSettings)."""
     env = os.environ if env is None else env
     host, port = _bind(env.get(ENV_PREFIX + "BIND", "").strip() or "127.0.0.1:8000", "BIND")
@@ -126,30 +131,8 @@ def load_server_settings(env: dict[str, str] | os._Environ | None = None) -> Ser
         respawn_interval=_float(env, "RESPAWN_INTERVAL", 0.2, 0),
         ready_timeout=_float(env, "WORKER_READY_TIMEOUT", 60.0, 1),
         graceful_timeout=_int(env, "GRACEFUL_TIMEOUT", 10, 1),
+        log_flush_interval=_float(env, "LOG_FLUSH_INTERVAL", 0.2, 0.01),
     )
-
-
-# -- the WSGI front every worker serves ---------------------------------------------------
-
-_BAD_REQUEST = b'{"type":"about:blank","title":"Bad Request","status":400}'
-# granian says "HTTP/1" for HTTP/1.0 (and hyper itself refuses versions it does not know).
-_KNOWN_PROTOCOLS = frozenset({"HTTP/1", "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0"})
-
-
-def require_host(app: Callable) -> Callable:
-    """Answer 400 to an unknown HTTP version and to HTTP/1.1 (or later) without Host
-    (RFC 9112 3.2), which hyper passes through; everything else goes to `app`."""
-
-    def front(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        protocol = environ.get("SERVER_PROTOCOL", "")
-        if protocol not in _KNOWN_PROTOCOLS or (protocol == "HTTP/1.1" and not environ.get("HTTP_HOST")):
-            start_response("400 Bad Request", [("Content-Type", "application/problem+json"),
-                                               ("Content-Length", str(len(_BAD_REQUEST))),
-                                               ("Connection", "close")])
-            return [_BAD_REQUEST]
-        return app(environ, start_response)
-
-    return front
 
 
 # -- metrics directory (prometheus_client multiprocess mode) -------------------------------
@@ -211,20 +194,28 @@ def _log_config() -> dict[str, Any]:
     }
 
 
-def _worker_loader(app: Callable, ready_dir: Path, bare: bool = False) -> Callable[[], Callable]:
+def _worker_loader(app: Any, ready_dir: Path, log_flush_interval: float,
+                   bare: bool = False) -> Callable[[], Callable]:
     def load() -> Callable:
         if bare:
             (ready_dir / f"ready-{os.getpid()}").touch()
             return app
         # Runs in each new worker, before it accepts a connection: catch up with the rule
         # files (they may have changed since the master loaded them), start the watcher.
-        from api.metrics import MetricsMiddleware, worker_started
+        from api import JOURNAL
+        from api.metrics import RequestMetrics, worker_started
         from api.reload import after_fork
+        from api.views import EXTENSION
 
         after_fork()
         worker_started()
-        # Outermost, so that every answer is counted, whichever layer gives it.
-        front = MetricsMiddleware(require_host(app), app)
+        # The front records every request, whichever layer answers it; from here on its
+        # journal is written in batches, to the log and to the metrics.
+        journal = app.extensions[JOURNAL]
+        reloader = app.extensions[EXTENSION]
+        journal.add_sink(RequestMetrics(lambda: reloader.serving.stats()))
+        journal.start_flushing(log_flush_interval)
+        front = app.wsgi_app  # api.front.Front: Flask's own __call__ would only add a call
         logging.getLogger("rightsgate.server").info("worker ready", extra={"event": "worker_ready"})
         (ready_dir / f"ready-{os.getpid()}").touch()  # the master stops the old worker now
         return front
@@ -398,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         workers_kill_timeout=settings.graceful_timeout,
     )
     try:
-        server.serve(target_loader=_worker_loader(served, ready_dir, bare=bool(args.app)), wrap_loader=False)
+        server.serve(target_loader=_worker_loader(served, ready_dir, settings.log_flush_interval,
+                                                    bare=bool(args.app)), wrap_loader=False)
     finally:
         shutil.rmtree(ready_dir, ignore_errors=True)
         if not os.environ.get(ENV_PREFIX + "METRICS_DIR", "").strip():

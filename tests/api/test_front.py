@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from werkzeug.test import EnvironBuilder
 
-from api.front import DecisionFront
+from api.front import Front
 
 from ..conftest import RULES_DIR
 
 
-def _front(app) -> DecisionFront:
-    front = app.wsgi_app.app  # RequestLogMiddleware(DecisionFront(Flask's wsgi_app))
-    assert isinstance(front, DecisionFront)
+def _front(app) -> Front:
+    front = app.wsgi_app  # Front(Flask's own wsgi_app)
+    assert isinstance(front, Front)
     return front
 
 

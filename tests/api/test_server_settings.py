@@ -1,4 +1,4 @@
-"""api/server.py's settings, Host check and metrics directory, in process."""
+"""api/server.py's settings and metrics directory, in process."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from api.server import ServerConfigError, load_server_settings, prepare_metrics_dir, require_host
+from api.server import ServerConfigError, load_server_settings, prepare_metrics_dir
 
 
 def test_defaults_and_overrides():
@@ -15,36 +15,21 @@ def test_defaults_and_overrides():
     assert settings.metrics_bind is None
     custom = load_server_settings({"RIGHTSGATE_BIND": "0.0.0.0:9000", "RIGHTSGATE_WORKERS": "3",
                                    "RIGHTSGATE_METRICS_BIND": "127.0.0.1:9100",
-                                   "RIGHTSGATE_HEADER_TIMEOUT": "2.5"})
+                                   "RIGHTSGATE_HEADER_TIMEOUT": "2.5", "RIGHTSGATE_LOG_FLUSH_INTERVAL": "1"})
     assert (custom.host, custom.port, custom.workers) == ("0.0.0.0", 9000, 3)
     assert custom.metrics_bind == ("127.0.0.1", 9100) and custom.header_timeout == 2.5
+    assert (settings.log_flush_interval, custom.log_flush_interval) == (0.2, 1.0)
 
 
 @pytest.mark.parametrize("env", [
     {"RIGHTSGATE_BIND": "8000"}, {"RIGHTSGATE_BIND": "host:port"}, {"RIGHTSGATE_BIND": "h:70000"},
     {"RIGHTSGATE_WORKERS": "0"}, {"RIGHTSGATE_WORKERS": "two"}, {"RIGHTSGATE_THREADS": "-1"},
     {"RIGHTSGATE_HEADER_TIMEOUT": "nan"}, {"RIGHTSGATE_MAX_HEADER_BYTES": "4096"},
-    {"RIGHTSGATE_METRICS_BIND": "9100"},
+    {"RIGHTSGATE_METRICS_BIND": "9100"}, {"RIGHTSGATE_LOG_FLUSH_INTERVAL": "0"},
 ])
 def test_bad_values_stop_the_server_with_a_message(env):
     with pytest.raises(ServerConfigError, match="RIGHTSGATE_"):
         load_server_settings(env)
-
-
-def test_require_host_refuses_http11_without_host_and_unknown_versions():
-    def app(environ, start_response):
-        start_response("200 OK", [])
-        return [b"ok"]
-
-    front = require_host(app)
-    statuses = []
-
-    def start_response(status, headers, exc_info=None):
-        statuses.append(status)
-
-    for protocol, host in (("HTTP/1.1", "x"), ("HTTP/1", ""), ("HTTP/1.1", ""), ("HTTP/1.9", "x")):
-        b"".join(front({"SERVER_PROTOCOL": protocol, "HTTP_HOST": host}, start_response))
-    assert statuses == ["200 OK", "200 OK", "400 Bad Request", "400 Bad Request"]
 
 
 def test_the_metrics_directory_is_emptied_at_start(tmp_path, monkeypatch):

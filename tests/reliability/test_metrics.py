@@ -122,23 +122,14 @@ def test_metrics_sum_every_worker_and_follow_reloads(scratch_rules, tmp_path):
     assert {f"counter_{pid}.db" for pid in old_pids} <= files  # their counts are kept
 
 
-def test_cache_statistics_adapter_reads_either_shape(app):
-    """The app (its Serving object's stats()) and a stand-in serving object."""
+def test_cache_statistics_come_from_the_serving_objects_stats(app):
     client = app.test_client()
     for _ in range(2):
         assert client.get("/v1/decision?jurisdiction=DE&locale=fr").status_code == 200
-    today = cache_stats(app)
+    today = cache_stats(app.extensions["rightsgate"].serving.stats())
     assert {"body", "memo"} <= set(today) and sum(today["body"]) >= 1
-
-    class Serving:
-        def stats(self) -> dict:
-            return {"version": "v", "memo_hits": 5, "memo_misses": 2, "body_hits": 1, "body_misses": 4,
-                    "memo_entries": 3}
-
-    class Front:  # a WSGI front holding the serving object and the Flask app
-        serving = Serving()
-
-    assert cache_stats(Front()) == {"memo": (5, 2), "body": (1, 4)}
+    assert cache_stats({"version": "v", "memo_hits": 5, "memo_misses": 2, "body_hits": 1, "body_misses": 4,
+                        "memo_entries": 3}) == {"memo": (5, 2), "body": (1, 4)}
 
 
 def test_batched_latencies_export_what_one_observe_per_request_would():
@@ -166,24 +157,25 @@ def test_batched_latencies_export_what_one_observe_per_request_would():
 
 
 def test_requests_are_counted_when_flushed_not_lost():
-    """Every request through the middleware is exported after a flush, by route and status."""
-    from api.metrics import REGISTRY, MetricsMiddleware
+    """Every request the journal records is exported at its next flush, by route and status."""
+    from api.journal import RequestJournal
+    from api.metrics import REGISTRY, RequestMetrics
 
-    def app(environ, start_response):
-        start_response("404 NOT FOUND" if environ["PATH_INFO"] == "/nowhere" else "200 OK", [])
-        return [b""]
-
-    def count(route: str, status: str) -> float:
+    def count(route: str, method: str, status: str) -> float:
         return REGISTRY.get_sample_value("rightsgate_http_requests_total",
-                                         {"route": route, "method": "GET", "status": status}) or 0.0
+                                         {"route": route, "method": method, "status": status}) or 0.0
 
-    middleware = MetricsMiddleware(app, flush_every=0)  # no timer thread: flushed below
-    before = count("/healthz", "200"), count("unmatched", "404")
-    for path in ["/healthz"] * 7 + ["/nowhere"] * 3:
-        list(middleware({"PATH_INFO": path, "REQUEST_METHOD": "GET"}, lambda s, h, e=None: None))
-    assert (count("/healthz", "200"), count("unmatched", "404")) == before
-    middleware.flush()
-    assert (count("/healthz", "200") - before[0], count("unmatched", "404") - before[1]) == (7, 3)
+    journal = RequestJournal([RequestMetrics(lambda: {"version": "v1", "memo_hits": 0, "memo_misses": 0})])
+    journal.start_flushing(3600)  # buffered; the thread's first flush is an hour away
+    labels = [("/healthz", "GET", "200"), ("unmatched", "GET", "404"), ("/healthz", "OTHER", "000")]
+    before = [count(*label) for label in labels]
+    for path, method, status in [("/healthz", "GET", 200)] * 7 + [("/nowhere/1911-04-23", "GET", 404)] * 3 + [
+            ("/healthz", "AGE97", None)]:
+        journal.record((time.time(), method, path, status, 0.0002, "v1", None, None))
+    assert [count(*label) for label in labels] == before
+    journal.flush()
+    assert [count(*label) - old for label, old in zip(labels, before, strict=True)] == [7, 3, 1]
+    assert REGISTRY.get_sample_value("rightsgate_ruleset_active", {"version": "v1"}) == 1
 
 
 @pytest.mark.server

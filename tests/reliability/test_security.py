@@ -256,8 +256,12 @@ def test_no_age_or_birthdate_reaches_the_logs_of_a_real_server(server):
     tail = server.tail()
     tail.skip_to_end()
     count = sensitive_requests(server)
-    time.sleep(0.5)  # let the workers' log lines land
+    # The workers write their request lines in batches (RIGHTSGATE_LOG_FLUSH_INTERVAL).
+    deadline = time.monotonic() + 20
     lines = tail.lines()
+    while sum('"event": "request"' in line for line in lines) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+        lines += tail.lines()
     text = "\n".join(lines) + server.stdout()
     assert len([line for line in lines if '"event": "request"' in line]) >= count
     for value in (*BIRTHDATES, *INVALID):
