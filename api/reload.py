@@ -400,7 +400,7 @@ class RulesReloader:
             self.past.reset_locks()
             self.changes.reset_locks()
         self._lock = threading.Lock()  # one look at a time
-        self._watching = False  # the parent's watcher thread does not exist here
+        self.watching = False  # the parent's watcher thread does not exist here
         self._start_lock = threading.Lock()  # separate, so a request never waits for a load
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -438,16 +438,16 @@ class RulesReloader:
 
     def ensure_running(self) -> None:
         """Start this process's watcher thread unless it runs or reloading is off."""
-        # Every request asks: a flag, not Thread.is_alive (~0.4 us). Once started the thread
-        # runs until stop() (`_run` outlives any exception); a fork clears the flag.
-        if self._watching or self.interval <= 0:
+        # Every request asks: a flag (`watching`), not Thread.is_alive (~0.4 us). Once started
+        # the thread runs until stop() (`_run` outlives any exception); a fork clears the flag.
+        if self.watching or self.interval <= 0:
             return
         with self._start_lock:
             if not self.running:
                 self._stop.clear()
                 self._thread = threading.Thread(target=self._run, name="rightsgate-reload", daemon=True)
                 self._thread.start()
-            self._watching = True
+            self.watching = True
 
     @property
     def running(self) -> bool:
@@ -457,7 +457,7 @@ class RulesReloader:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the watcher thread (tests and clean shutdown)."""
-        self._watching = False
+        self.watching = False
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
