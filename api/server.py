@@ -194,6 +194,20 @@ def _log_config() -> dict[str, Any]:
     }
 
 
+def worker_front(app: Any, log_flush_interval: float) -> Callable:
+    """What a worker serves: the app's front, its journal written every `log_flush_interval`
+    seconds to the request log and to the metrics (bench/ serves the same)."""
+    from api import JOURNAL
+    from api.metrics import RequestMetrics
+    from api.views import EXTENSION
+
+    journal = app.extensions[JOURNAL]
+    reloader = app.extensions[EXTENSION]
+    journal.add_sink(RequestMetrics(lambda: reloader.serving.stats()))
+    journal.start_flushing(log_flush_interval)
+    return app.wsgi_app  # api.front.Front: Flask's own __call__ would only add a call
+
+
 def _worker_loader(app: Any, ready_dir: Path, log_flush_interval: float,
                    bare: bool = False) -> Callable[[], Callable]:
     def load() -> Callable:
@@ -202,20 +216,12 @@ def _worker_loader(app: Any, ready_dir: Path, log_flush_interval: float,
             return app
         # Runs in each new worker, before it accepts a connection: catch up with the rule
         # files (they may have changed since the master loaded them), start the watcher.
-        from api import JOURNAL
-        from api.metrics import RequestMetrics, worker_started
+        from api.metrics import worker_started
         from api.reload import after_fork
-        from api.views import EXTENSION
 
         after_fork()
         worker_started()
-        # The front records every request, whichever layer answers it; from here on its
-        # journal is written in batches, to the log and to the metrics.
-        journal = app.extensions[JOURNAL]
-        reloader = app.extensions[EXTENSION]
-        journal.add_sink(RequestMetrics(lambda: reloader.serving.stats()))
-        journal.start_flushing(log_flush_interval)
-        front = app.wsgi_app  # api.front.Front: Flask's own __call__ would only add a call
+        front = worker_front(app, log_flush_interval)
         logging.getLogger("rightsgate.server").info("worker ready", extra={"event": "worker_ready"})
         (ready_dir / f"ready-{os.getpid()}").touch()  # the master stops the old worker now
         return front

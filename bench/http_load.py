@@ -550,10 +550,13 @@ def wsgi_cost(mix: Sequence[Request], *, smoke: bool) -> dict[str, Any]:
     if body_path.exists():
         _os.environ.setdefault("BENCH_CONSTANT_BODY", str(body_path))
     from api import create_app
+    from api.server import ServerSettings, worker_front
 
     from . import constant_app
 
-    apps = {"rightsgate": create_app({"RIGHTSGATE_RELOAD_INTERVAL": 0}),
+    # rightsgate as a server's worker serves it: the front, its journal written in batches.
+    served = worker_front(create_app({"RIGHTSGATE_RELOAD_INTERVAL": 0}), ServerSettings.log_flush_interval)
+    apps = {"rightsgate": served,
             "constant (rightsgate stack)": constant_app.stack_app,
             "constant (Flask)": constant_app.flask_app,
             "constant (bare WSGI)": constant_app.wsgi_app}
@@ -579,6 +582,9 @@ def wsgi_cost(mix: Sequence[Request], *, smoke: bool) -> dict[str, Any]:
                 pass
             if hasattr(result, "close"):
                 result.close()
+        journal = getattr(app, "journal", None)
+        if journal is not None:  # rightsgate's lines and counts of this batch, written now
+            journal.flush()
         return (time.perf_counter_ns() - started) / len(mix) / 1000
 
     # The request log goes to stderr, as in the server; here to a scratch file.
