@@ -101,3 +101,16 @@ def test_the_front_records_each_request_once_whoever_answers(app, client):
         ("GET", "/v1/decision", 200, "NL"), ("GET", "/v1/decision", 200, "NL"),
         ("GET", "/nowhere", 404, None)]
     assert entries[0][5] == entries[1][5] == app.extensions["rightsgate"].serving.version
+
+
+def test_a_large_backlog_is_written_in_chunks_and_completely():
+    from api.journal import CHUNK
+
+    batches: list[list] = []
+    journal = RequestJournal([batches.append])
+    journal.start_flushing(3600)
+    for index in range(CHUNK * 3 + 5):
+        journal.record((float(index), *ENTRY[1:]))
+    journal.flush()
+    assert [len(batch) for batch in batches] == [CHUNK, CHUNK, CHUNK, 5]
+    assert [entry[0] for batch in batches for entry in batch] == [float(i) for i in range(CHUNK * 3 + 5)]
