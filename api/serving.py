@@ -431,9 +431,12 @@ class Serving:
         what `edge_input` says about the request.
         """
         key = (QUERY, query_string, gpc_header, accept_language, edge)
-        found = self.remembered(key)
-        if found is not None:
-            return found
+        answers = self.answers  # `remembered`, inlined: the call was a tenth of a hit
+        if answers.starts <= _now() < answers.ends:
+            found = answers.get(key)
+            if found is not None:
+                answers.hits += 1
+                return found
         day = self._new_input()
         args = fast_query(query_string)
         if args is not None:
@@ -457,9 +460,12 @@ class Serving:
         what `edge_input` says about the request.
         """
         key = (BODY, raw, gpc_header, accept_language, edge)
-        found = self.remembered(key)
-        if found is not None:
-            return found
+        answers = self.answers  # `remembered`, inlined (as in decide_query)
+        if answers.starts <= _now() < answers.ends:
+            found = answers.get(key)
+            if found is not None:
+                answers.hits += 1
+                return found
         day = self._new_input()
         data = parse_json_object(raw)
         args = fast_body(data)
