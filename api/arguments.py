@@ -381,8 +381,11 @@ def _fast_args(data: Mapping[str, Any], text: bool) -> DecisionArgs | None:
     would not, which the property test rules out.
     """
     jurisdiction = data.get("jurisdiction")
+    # isprintable() is false for every control character (and more), so a printable
+    # value needs no search; it is ~4x cheaper than the regex.
     if jurisdiction is not None and (type(jurisdiction) is not str or not 0 < len(jurisdiction)
-                                     <= MAX_JURISDICTION or CONTROL_RE.search(jurisdiction)):
+                                     <= MAX_JURISDICTION or (not jurisdiction.isprintable()
+                                                             and CONTROL_RE.search(jurisdiction))):
         return None
     age = data.get("age")
     if age is not None:
@@ -416,9 +419,10 @@ def _fast_args(data: Mapping[str, Any], text: bool) -> DecisionArgs | None:
     version = data.get("version")
     if version is not None and (type(version) is not str or not RULESET_VERSION_RE.match(version)):
         return None
-    as_of = today_utc()
     raw_as_of = data.get("as_of")
-    if raw_as_of is not None:
+    if raw_as_of is None:
+        as_of = today_utc()
+    else:
         as_of = _fast_date(raw_as_of)
         if as_of is None:
             return None
@@ -432,8 +436,8 @@ def _fast_args(data: Mapping[str, Any], text: bool) -> DecisionArgs | None:
         age = age_on(birthdate, as_of)
         if age > MAX_AGE:
             return None
-    return DecisionArgs(jurisdiction=jurisdiction, age=age, gpc=bool(gpc), locale=locale, as_of=as_of,
-                        context=context or "consumer", version=version)
+    # Positional: a NamedTuple's keyword call costs ~300 ns more (its __new__ is Python).
+    return DecisionArgs(jurisdiction, age, bool(gpc), locale, as_of, context or "consumer", version)
 
 
 def fast_query(query_string: bytes) -> DecisionArgs | None:

@@ -38,7 +38,10 @@ TEXT_VALUES = st.one_of(
                      "maybe", "2010-05-17", "2010-02-30", "2010-5-17", "2999-01-01", "1800-01-01",
                      "1890-06-01", "2026-01-01", "fr", "fr-CA", "fr_CA", "zz-ZZZZZZZZZ", "f", "de-CH-1996",
                      "toolongsubtag-x", "a\tb", "DE\n", "consumer", "school", "e08317d5dcba098a",
-                     "E08317D5DCBA098A", "e08317d5dcba098", "e08317d5dcba098a\n", "e08317d5dcba098az"]),
+                     "E08317D5DCBA098A", "e08317d5dcba098", "e08317d5dcba098a\n", "e08317d5dcba098az",
+                     # Not printable, yet nothing CONTROL_RE refuses (the fast path's
+                     # isprintable() shortcut must not decline them), and that range's ends.
+                     "D\x85E", "DE\xa0", "D\u2028E", "\x7f", "\x00", "\x1f"]),
     st.text(max_size=12),
     st.text(alphabet="0123456789-", max_size=10),
 )
