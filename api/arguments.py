@@ -381,8 +381,11 @@ def _fast_args(data: Mapping[str, Any], text: bool) -> DecisionArgs | None:
     would not, which the property test rules out.
     """
     jurisdiction = data.get("jurisdiction")
+    # isprintable() is false for every control character (and more), so a printable
+    # value needs no search; it is ~4x cheaper than the regex.
     if jurisdiction is not None and (type(jurisdiction) is not str or not 0 < len(jurisdiction)
-                                     <= MAX_JURISDICTION or CONTROL_RE.search(jurisdiction)):
+                                     <= MAX_JURISDICTION or (not jurisdiction.isprintable()
+                                                             and CONTROL_RE.search(jurisdiction))):
         return None
     age = data.get("age")
     if age is not None:
@@ -416,9 +419,10 @@ def _fast_args(data: Mapping[str, Any], text: bool) -> DecisionArgs | None:
     version = data.get("version")
     if version is not None and (type(version) is not str or not RULESET_VERSION_RE.match(version)):
         return None
-    as_of = today_utc()
     raw_as_of = data.get("as_of")
-    if raw_as_of is not None:
+    if raw_as_of is None:
+        as_of = today_utc()
+    else:
         as_of = _fast_date(raw_as_of)
         if as_of is None:
             return None
@@ -432,8 +436,8 @@ def _fast_args(data: Mapping[str, Any], text: bool) -> DecisionArgs | None:
         age = age_on(birthdate, as_of)
         if age > MAX_AGE:
             return None
-    return DecisionArgs(jurisdiction=jurisdiction, age=age, gpc=bool(gpc), locale=locale, as_of=as_of,
-                        context=context or "consumer", version=version)
+    # Positional: a NamedTuple's keyword call costs ~300 ns more (its __new__ is Python).
+    return DecisionArgs(jurisdiction, age, bool(gpc), locale, as_of, context or "consumer", version)
 
 
 def fast_query(query_string: bytes) -> DecisionArgs | None:
@@ -524,7 +528,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if text[0] == "\ufeff":
         text = text[1:]  # a byte order mark is tolerated (RFC 8259 §8.1)
     try:
-        data = _DECODER.decode(text)
+        data = _decode(text)
     except _DuplicateKey as duplicate:
         raise validation_problem([FieldError(duplicate.key, "body", "given more than once; give it once")]
                                  ) from None
@@ -561,6 +565,25 @@ def _no_constants(name: str) -> Any:
 
 # One decoder for every body: json.loads with arguments builds a new one per call (~2 µs).
 _DECODER = json.JSONDecoder(parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+
+
+def _decode(text: str) -> Any:
+    """What `_DECODER.decode(text)` returns or raises.
+
+    decode() skips whitespace around the value (two regex matches) in two Python frames,
+    a third of a small body's decoding. A body that is exactly one object needs none of
+    it: scan it directly. Anything else, errors included, is decode()'s to answer, so
+    every message stays json's own (scanning is deterministic: it fails again there).
+    """
+    if text.startswith("{"):  # not text[0]: a body of only a byte order mark leaves ""
+        try:
+            data, end = _DECODER.scan_once(text, 0)
+        except (ValueError, StopIteration, RecursionError):
+            pass
+        else:
+            if end == len(text):
+                return data
+    return _DECODER.decode(text)
 
 
 def _json_kind(value: Any) -> str:

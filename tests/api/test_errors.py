@@ -201,8 +201,9 @@ def test_internal_errors_are_500_problems_without_details(app, monkeypatch, capl
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal state /etc/passwd")
 
-    # Negotiation runs before the response cache is consulted, so this always fails.
-    monkeypatch.setattr(Serving, "served_locale", explode)
+    # Every decision not answered from the memo (this request is asked nowhere else) is
+    # looked up here, before any other cache is consulted, so this always fails.
+    monkeypatch.setattr(Serving, "_decision", explode)
     client = app.test_client()
     response = client.get("/v1/decision?jurisdiction=LI&age=77")
     problem = assert_problem(response, 500, "internal")

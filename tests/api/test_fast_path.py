@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.arguments import (
+    _DECODER,
     DecisionBodySchema,
     DecisionQuerySchema,
     fast_body,
@@ -25,6 +26,7 @@ from api.arguments import (
     load_query,
     parse_query,
 )
+from api.arguments import _decode as decode_body_text
 from api.errors import ApiProblem
 
 QUERY_SCHEMA = DecisionQuerySchema()
@@ -38,7 +40,10 @@ TEXT_VALUES = st.one_of(
                      "maybe", "2010-05-17", "2010-02-30", "2010-5-17", "2999-01-01", "1800-01-01",
                      "1890-06-01", "2026-01-01", "fr", "fr-CA", "fr_CA", "zz-ZZZZZZZZZ", "f", "de-CH-1996",
                      "toolongsubtag-x", "a\tb", "DE\n", "consumer", "school", "e08317d5dcba098a",
-                     "E08317D5DCBA098A", "e08317d5dcba098", "e08317d5dcba098a\n", "e08317d5dcba098az"]),
+                     "E08317D5DCBA098A", "e08317d5dcba098", "e08317d5dcba098a\n", "e08317d5dcba098az",
+                     # Not printable, yet nothing CONTROL_RE refuses (the fast path's
+                     # isprintable() shortcut must not decline them), and that range's ends.
+                     "D\x85E", "DE\xa0", "D\u2028E", "\x7f", "\x00", "\x1f"]),
     st.text(max_size=12),
     st.text(alphabet="0123456789-", max_size=10),
 )
@@ -113,6 +118,41 @@ def test_fast_body_agrees_with_the_schema(data):
     if fast is not None:
         assert expected == ("ok", fast), data
     assert either_body(data) == expected
+
+
+def _outcome(decode: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "ok", decode(text)
+    except (ValueError, StopIteration, RecursionError) as error:
+        return "error", (type(error), str(error))
+
+
+JSON_DOCUMENTS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=10)
+
+
+@st.composite
+def body_texts(draw: st.DrawFn) -> str:
+    """Bodies as clients write them, and broken ones: spacing, junk around, cuts, repeated keys."""
+    if draw(st.booleans()):
+        return draw(st.text(alphabet='{}[]":,. -+0123456789eEtrufalsnNIy\\\t\n', max_size=30))
+    text = json.dumps(draw(JSON_DOCUMENTS), indent=draw(st.sampled_from([None, 0, 2])),
+                      separators=draw(st.sampled_from([None, (",", ":"), (", ", ": ")])))
+    if draw(st.booleans()):
+        text = text.replace("{", '{"age": 1, "age": 2,' if draw(st.booleans()) else '{"a": NaN, ', 1)
+    cut = draw(st.integers(0, len(text)))
+    edit = draw(st.sampled_from(["none", "cut", "before", "after"]))
+    junk = draw(st.sampled_from(["", " ", "\n", "x", "{}", "]"]))
+    return {"none": text, "cut": text[:cut], "before": junk + text, "after": text + junk}[edit] or "{"
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body_texts())
+def test_the_body_decoder_shortcut_agrees_with_json(text):
+    """parse_json_object's direct scan returns and raises exactly what decode() does."""
+    assert _outcome(decode_body_text, text) == _outcome(_DECODER.decode, text)
 
 
 def test_the_fast_path_takes_the_common_shapes():
