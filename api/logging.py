@@ -85,6 +85,11 @@ def known_routes() -> frozenset[str]:
     return _routes
 
 
+def known_method(method: str) -> str:
+    """The method as sent when it is a known HTTP method, else `OTHER`."""
+    return method if method in KNOWN_METHODS else "OTHER"
+
+
 def route_template(path: str) -> str:
     """The route `path` matched, or UNMATCHED: never the client's own path."""
     return path if path in known_routes() else UNMATCHED
@@ -242,7 +247,7 @@ class RequestLog:
                 # the caller's file and line, which this line never shows.
                 record = request_log.makeRecord(
                     request_log.name, logging.INFO, "", 0, "request", (), None, extra={
-                        "event": "request", "method": method if method in KNOWN_METHODS else "OTHER",
+                        "event": "request", "method": known_method(method),
                         "path": route_template(path), "status": status,
                         "duration_ms": round(seconds * 1000, 3), "ruleset": ruleset,
                         "jurisdiction": jurisdiction, "locale": locale})
@@ -264,7 +269,7 @@ class RequestLog:
             middle = middles.get((method, path, status))
             if middle is None:
                 middle = middles[method, path, status] = _LINE_MIDDLE % (
-                    _encode_str(method if method in KNOWN_METHODS else "OTHER"),
+                    _encode_str(known_method(method)),
                     _encode_str(route_template(path)), "null" if status is None else status)
             tail = tails.get((ruleset, jurisdiction, locale))
             if tail is None:

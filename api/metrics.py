@@ -29,7 +29,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from .logging import KNOWN_METHODS, route_template
+from .logging import known_method, route_template
 
 MULTIPROC = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 # Decisions answer in well under a millisecond in process; the buckets resolve that and
@@ -72,9 +72,9 @@ class RequestMetrics:
     (which grow, and start again at 0 for a new rule set) become counter deltas, and
     the version gauge follows the active rule set. Counting each request into
     prometheus_client's memory-mapped files directly cost ~30 us per request, as much
-    as the rest of a remembered answer (bench/notes.md). Under the server a batch is a
-    second's requests (scrapes see them up to a second late), and the worker's last
-    batch is written when it exits.
+    as the rest of a remembered answer (bench/notes.md). Under the server a batch is
+    what gathered in RIGHTSGATE_LOG_FLUSH_INTERVAL (scrapes see requests up to that
+    late), and the worker's last batch is written when it exits.
     """
 
     def __init__(self, stats: Callable[[], dict[str, Any]]) -> None:
@@ -96,7 +96,7 @@ class RequestMetrics:
                 found.append(seconds)
         by_labels: dict[tuple[str, str, str], int] = {}
         for (path, method, status), count in counts.items():
-            labels = (route_template(path), method if method in KNOWN_METHODS else "OTHER",
+            labels = (route_template(path), known_method(method),
                       "000" if status is None else str(status))
             by_labels[labels] = by_labels.get(labels, 0) + count
         for labels, count in by_labels.items():

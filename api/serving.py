@@ -42,7 +42,6 @@ reload is as cheap as before it.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import threading
@@ -51,7 +50,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from time import time as _now
 from typing import Any
 
@@ -113,10 +111,6 @@ _EXPLICIT_AS_OF = re.compile(rb"(?:^|&)as_of=[^&]")
 # A query naming a jurisdiction this plainly is answered for it, whatever the edge says
 # (a value starting with a letter or digit is never blank; repeated, it is a 422).
 _NAMED_JURISDICTION = re.compile(rb"(?:^|&)jurisdiction=[A-Za-z0-9]")
-
-
-# date.isoformat() formats through PyUnicode_FromFormat (~300 ns); requests name few days.
-_isoformat: Callable[[date], str] = functools.lru_cache(maxsize=1024)(date.isoformat)
 
 
 def encode(data: Any) -> bytes:
@@ -437,12 +431,9 @@ class Serving:
         what `edge_input` says about the request.
         """
         key = (QUERY, query_string, gpc_header, accept_language, edge)
-        answers = self.answers  # `remembered`, inlined: the call was a tenth of a hit
-        if answers.starts <= _now() < answers.ends:
-            found = answers.get(key)
-            if found is not None:
-                answers.hits += 1
-                return found
+        found = self.remembered(key)
+        if found is not None:
+            return found
         day = self._new_input()
         args = fast_query(query_string)
         if args is not None:
@@ -466,12 +457,9 @@ class Serving:
         what `edge_input` says about the request.
         """
         key = (BODY, raw, gpc_header, accept_language, edge)
-        answers = self.answers  # `remembered`, inlined (as in decide_query)
-        if answers.starts <= _now() < answers.ends:
-            found = answers.get(key)
-            if found is not None:
-                answers.hits += 1
-                return found
+        found = self.remembered(key)
+        if found is not None:
+            return found
         day = self._new_input()
         data = parse_json_object(raw)
         args = fast_body(data)
@@ -542,13 +530,12 @@ class Serving:
                 resolution = self._resolve(jurisdiction)
             if type(resolution) is not Resolution:
                 raise validation_problem([FieldError("jurisdiction", location, str(resolution))])
-        # served_locale's memo, asked here first: the call costs more than the lookup.
-        tag = self.languages.get((locale, accept_language)) or self.served_locale(locale, accept_language)
+        tag = self.served_locale(locale, accept_language)
         try:
             class_key = snapshot.class_key(resolution.code, age, gpc, day, context)
         except DateNotModelled as error:
             raise validation_problem([FieldError("as_of", location, str(error))]) from None
-        as_of = _isoformat(day)
+        as_of = day.isoformat()
         # The class key's age band tells "no age" (shared: public) from an age (private),
         # and `matched` an edge-located answer (its own Vary) from one that named its place.
         key = ("decision", class_key, resolution.requested, resolution.matched, tag, as_of, gpc)
