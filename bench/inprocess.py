@@ -36,7 +36,6 @@ individually timed calls (p50/p99 per op; each includes one timer call, shown as
 
 from __future__ import annotations
 
-import copy
 import gc
 import itertools
 import statistics
@@ -60,7 +59,7 @@ from api.serving import (
     ServingSettings,
     encode,
 )
-from engine import Snapshot, compiler
+from engine import Snapshot, compiler, durable_core
 from engine.classes import InputClass
 from engine.decision import Decision
 from engine.errors import ProblemList
@@ -82,31 +81,18 @@ class NaiveDurable:
     _names = itertools.count()
 
     def __init__(self, serving: Serving) -> None:
-        import durable_rules_engine
-
-        self._delete_ruleset = durable_rules_engine.delete_ruleset
         self.serving = serving
         snapshot = serving.snapshot
         ruleset = snapshot.ruleset
         rules = [*compiler.policy_rules(ruleset), *ruleset.rules]
         self.variants = [v for rule in rules for v in compiler.variants_of(rule, ruleset)]
-        self.fired: list[int] = []
-
-        def action(index: int) -> Callable[[Any], None]:
-            def fire(_context: Any) -> None:
-                self.fired.append(index)
-            return fire
-
-        definition: dict[str, Any] = {
-            f"v{i}": {"all": [{"m": {"$and": compiler.durable_condition(v)}}], "run": action(i)}
-            for i, v in enumerate(self.variants)}
-        definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
-                                   "run": lambda _c: None}
-        self.name = f"bench_naive_{next(self._names)}"
-        self.host = compiler._new_host()
-        with compiler._DURABLE_LOCK:
-            self.host.set_rulesets({self.name: copy.copy(definition)})
-        self.handle = self.host.get_ruleset(self.name)._handle
+        # One durable rule per variant, every rule in one ruleset, driven the way the
+        # compiler drives durable_rules (engine.durable_core: the cheapest way to ask it).
+        with durable_core.LOCK:
+            self.core = durable_core.CoreRuleset(
+                f"bench_naive_{next(self._names)}",
+                {f"v{i}": compiler.durable_condition(v) for i, v in enumerate(self.variants)},
+                compiler.CLASS_FACT)
         self._sids = itertools.count()
         # The class axes only describe the decision (its age range and validity); the
         # rules themselves see the request's real age and date.
@@ -120,14 +106,9 @@ class NaiveDurable:
         axes = self.axes[code]
         cls = InputClass(code, axes.band_of(age), age, bool(gpc), axes.interval_of(as_of), as_of, context)
         sid = f"r{next(self._sids)}"
-        with compiler._DURABLE_LOCK:  # durable_rules is not thread-safe: a real design needs this
-            self.fired.clear()
-            state = self.host.assert_fact(self.name, compiler.fact_for(jurisdiction, cls, sid,
-                                                                       ruleset.frameworks))
-            self.host.delete_state(self.name, sid)
-            fired = sorted(set(self.fired))
-        if isinstance(state, dict) and state.get("exception"):
-            raise RuntimeError(f"durable_rules action failed: {state['exception']}")
+        with durable_core.LOCK:  # durable_rules is not thread-safe: a real design needs this
+            names = self.core.fired(compiler.fact_for(jurisdiction, cls, sid, ruleset.frameworks))
+        fired = sorted({int(name[1:]) for name in names})
         hits = [Fired(self.variants[i].rule, self.variants[i].age, self.variants[i].effects,
                       self.variants[i].name) for i in fired]
         problems = ProblemList()
@@ -156,7 +137,7 @@ class NaiveDurable:
 
     def close(self) -> None:
         """Free the C-side ruleset."""
-        self._delete_ruleset(self.handle)
+        self.core.delete()
 
 
 # -- measurement --------------------------------------------------------------------------

@@ -1,19 +1,18 @@
 """Compile a RuleSet into durable_rules rulesets and evaluate every input class.
 
-This is the only module that touches durable_rules, and only at load time: under a
-process-wide lock, on a Host whose timer threads never start, with a catch-all rule
-(so nothing is left unhandled), every state deleted after its class, and each C-side
-ruleset freed once its places are evaluated (see docs/durable-rules.md).
+Only this module (through engine.durable_core) touches durable_rules, and only at load
+time: under the core's lock, with a catch-all rule (so nothing is left unhandled), every
+state deleted after its class, and each C-side ruleset freed once its places are
+evaluated (see docs/durable-rules.md).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import threading
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Callable, Mapping
+from typing import Mapping
 
 from .classes import (
     UNKNOWN_AGE,
@@ -24,6 +23,7 @@ from .classes import (
     contexts_for,
     rule_reaches,
 )
+from .durable_core import LOCK, NOT_STATE, CoreRuleset
 from .errors import ProblemList
 from .model import (
     CONTEXTS,
@@ -38,7 +38,6 @@ from .model import (
 )
 from .resolve import Fired, ResolveMemo, resolve_class
 
-_DURABLE_LOCK = threading.Lock()
 _ruleset_names = itertools.count()
 GPC_OPT_OUTS = ("sale_sharing", "targeted_advertising")
 
@@ -207,11 +206,13 @@ def _day_number(day: date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
 
+CLASS_FACT = {"kind": "class"}  # the facts the compiler asserts: one per input class
+
+
 def durable_condition(variant: Variant) -> list[dict]:
     """The AND-list of durable_rules tests for one variant."""
     when = variant.rule.when
-    # `$nex $s` stops the engine's own state fact from matching (it would loop).
-    tests: list[dict] = [{"$nex": {"$s": 1}}, {"kind": "class"}]
+    tests: list[dict] = [NOT_STATE, CLASS_FACT]
     if variant.rule.framework != "*":
         tests.append({"$ex": {_flag("fw", variant.rule.framework): 1}})
     for fw in when.frameworks_absent:
@@ -271,18 +272,6 @@ def supported_from(jurisdiction: Jurisdiction, frameworks: Mapping[str, Framewor
     return min(fw.effective_from for fw in known)
 
 
-def _new_host():
-    from durable import engine
-
-    class QuietHost(engine.Host):
-        """A Host whose timer threads never start (they race with callers)."""
-
-        def _run(self) -> None:
-            return None
-
-    return QuietHost()
-
-
 def _group_of(jurisdiction: Jurisdiction) -> tuple[str, ...]:
     """A place's set of frameworks: the places that share it can reach the same rules,
     before the places rules name are looked at."""
@@ -310,12 +299,12 @@ def _profile(jurisdiction: Jurisdiction, reach: list[Rule], ruleset: RuleSet) ->
             supported_from(jurisdiction, ruleset.frameworks))
 
 
-def _evaluate_place(host, name: str, jurisdiction: Jurisdiction, reach: list[Rule],
+def _evaluate_place(core: CoreRuleset, jurisdiction: Jurisdiction, reach: list[Rule],
                     first_day: date | None, ruleset: RuleSet, fired_as: list[Fired],
-                    fired: list[int]) -> tuple[Axes, tuple[str, ...], list]:
+                    variants_named: Mapping[str, tuple[int, ...]]) -> tuple[Axes, tuple[str, ...], list]:
     """Assert every input class of one place into its durable_rules ruleset; return the
-    place's axes, contexts and, per class, the variants that fired (`fired` is where the
-    actions record variant indices; `fired_as[i]` is variant i as resolve reads it)."""
+    place's axes, contexts and, per class, the variants that fired (`variants_named` maps a
+    durable rule to the variants it stands for; `fired_as[i]` is variant i as resolve reads it)."""
     extra = {ruleset.policy.minimum_age(c) for c in CONTEXTS}
     if any(e.kind == "age_gate" and e.fields.get("digital_consent_age", 0) is None
            for r in reach for e in r.effects):
@@ -331,36 +320,27 @@ def _evaluate_place(host, name: str, jurisdiction: Jurisdiction, reach: list[Rul
             # same variants fire as for the consumer twin just evaluated.
             out.append((cls, consumer_hits))
             continue
-        fired.clear()
         sid = f"{jurisdiction.code}/{cls.band}/{int(cls.gpc)}/{cls.interval}/{cls.context}"
-        state = host.assert_fact(name, fact_for(jurisdiction, cls, sid, ruleset.frameworks))
-        if isinstance(state, dict) and state.get("exception"):
-            raise RuntimeError(f"durable_rules action failed: {state['exception']}")
-        host.delete_state(name, sid)
-        consumer_hits = [fired_as[i] for i in sorted(set(fired))]
+        fired = {i for name in core.fired(fact_for(jurisdiction, cls, sid, ruleset.frameworks))
+                 for i in variants_named[name]}
+        consumer_hits = [fired_as[i] for i in sorted(fired)]
         out.append((cls, consumer_hits))
     return axes, contexts, out
 
 
-def _definition(indices: list[int], conditions: list[list[dict]],
-                action: Callable[[tuple[int, ...]], Callable]) -> dict:
-    """The durable_rules ruleset that evaluates a place: the variants `indices` (those
-    whose rule can reach the place) and a catch-all rule.
+def _definition(indices: list[int],
+                conditions: list[list[dict]]) -> dict[str, tuple[list[dict], tuple[int, ...]]]:
+    """The durable_rules rules that evaluate a place: one per distinct condition among the
+    variants `indices` (those whose rule can reach the place), named, with the variants it
+    stands for.
 
-    Variants with the same condition (a law's rights, say) are one durable rule whose
-    action records them all: each fired action costs far more than the match itself, and
-    these fire together in every class anyway."""
+    Variants with the same condition (a law's rights, say) are one durable rule: each fired
+    rule costs far more than the match itself, and these fire together in every class."""
     alike: dict[str, tuple[list[dict], list[int]]] = {}
     for index in indices:
         key = json.dumps(conditions[index], sort_keys=True)
         alike.setdefault(key, (conditions[index], []))[1].append(index)
-    definition = {f"v{same[0]}": {"all": [{"m": {"$and": condition}}], "run": action(tuple(same))}
-                  for condition, same in alike.values()}
-    # A catch-all rule: asserting a fact nothing handles raises, and deleting its state
-    # afterwards can segfault the C core.
-    definition["catch_all"] = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
-                               "run": lambda _c: None}
-    return definition
+    return {f"v{same[0]}": (condition, tuple(same)) for condition, same in alike.values()}
 
 
 def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, JurisdictionTable]:
@@ -370,13 +350,11 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
     own with just the rules that can reach it: its frameworks' rules for its places, and
     the policy rules (any other rule could never fire there: its framework or place test
     fails). durable_rules checks a fact, and the state it re-asserts after every fired
-    action, against every rule of the ruleset, so a fact is matched against the conditions
+    rule, against every rule of the ruleset, so a fact is matched against the conditions
     of the rules that concern the place (10 for an EEA state) instead of those of every
     rule of its frameworks (68), and no ruleset grows past durable_rules' limits as places
     are added (bench/results.md, growth).
     """
-    import durable_rules_engine
-
     rules = [r for r in (*policy_rules(ruleset), *ruleset.rules) if policy_allows(r, ruleset)]
     variants = [v for rule in rules for v in variants_of(rule, ruleset)]
     conditions = [durable_condition(v) for v in variants]
@@ -384,12 +362,6 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
     variants_of_rule: dict[str, list[int]] = {}
     for index, v in enumerate(variants):
         variants_of_rule.setdefault(v.rule.id, []).append(index)
-    fired: list[int] = []
-
-    def action(indices: tuple[int, ...]):
-        def run(_context) -> None:
-            fired.extend(indices)
-        return run
 
     # The rules each set of frameworks can reach, so each place is checked against those
     # only (not every rule: that is places x rules, 25 M checks at 100x).
@@ -397,35 +369,27 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
                    for group in {_group_of(j) for j in ruleset.jurisdictions.values()}}
     tables: dict[str, JurisdictionTable] = {}
     combined = ResolveMemo(ruleset)  # equal work in resolve_class is done once
-    with _DURABLE_LOCK:
-        host = _new_host()
-        handle = None
-        try:
-            evaluated: dict[tuple, tuple] = {}  # place profile -> axes, contexts, fired per class
-            for jurisdiction in ruleset.jurisdictions.values():
-                reach = [r for r in group_rules[_group_of(jurisdiction)] if rule_reaches(r, jurisdiction)]
-                profile = _profile(jurisdiction, reach, ruleset)
-                first_day = supported_from(jurisdiction, ruleset.frameworks)
-                if profile not in evaluated:
-                    name = f"rightsgate_{next(_ruleset_names)}"
-                    indices = [i for rule in reach for i in variants_of_rule.get(rule.id, ())]
-                    host.set_rulesets({name: _definition(indices, conditions, action)})
-                    handle = host.get_ruleset(name)._handle
-                    evaluated[profile] = _evaluate_place(host, name, jurisdiction, reach, first_day,
-                                                         ruleset, fired_as, fired)
-                    durable_rules_engine.delete_ruleset(handle)
-                    handle = None
-                axes, contexts, fired_per_class = evaluated[profile]
-                decisions = {
-                    (cls.band, cls.gpc, cls.interval, cls.context): resolve_class(
-                        ruleset, jurisdiction, axes, cls, hits, problems, combined,
-                        (profile, repr(jurisdiction.authority)))
-                    for cls, hits in fired_per_class}
-                tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions,
-                                                              contexts, first_day)
-        finally:
-            if handle is not None:  # an evaluation failed: free its ruleset all the same
-                durable_rules_engine.delete_ruleset(handle)
+    evaluated: dict[tuple, tuple] = {}  # place profile -> axes, contexts, fired per class
+    for jurisdiction in ruleset.jurisdictions.values():
+        reach = [r for r in group_rules[_group_of(jurisdiction)] if rule_reaches(r, jurisdiction)]
+        profile = _profile(jurisdiction, reach, ruleset)
+        first_day = supported_from(jurisdiction, ruleset.frameworks)
+        if profile not in evaluated:
+            definition = _definition([i for rule in reach for i in variants_of_rule.get(rule.id, ())],
+                                     conditions)
+            with LOCK, CoreRuleset(f"rightsgate_{next(_ruleset_names)}",
+                                   {name: tests for name, (tests, _) in definition.items()},
+                                   CLASS_FACT) as core:
+                evaluated[profile] = _evaluate_place(
+                    core, jurisdiction, reach, first_day, ruleset, fired_as,
+                    {name: same for name, (_, same) in definition.items()})
+        axes, contexts, fired_per_class = evaluated[profile]
+        decisions = {
+            (cls.band, cls.gpc, cls.interval, cls.context): resolve_class(
+                ruleset, jurisdiction, axes, cls, hits, problems, combined,
+                (profile, repr(jurisdiction.authority)))
+            for cls, hits in fired_per_class}
+        tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions, contexts, first_day)
     return tables
 
 

@@ -42,11 +42,14 @@ def test_all_38_reference_jurisdictions_resolve_with_their_own_age_and_authority
 
 def test_lookup_never_touches_durable_rules(snapshot, monkeypatch):
     import durable.engine
+    import durable_rules_engine
 
     def boom(*args, **kwargs):
         raise AssertionError("durable_rules called on the request path")
 
     monkeypatch.setattr(durable.engine.Host, "assert_fact", boom)
+    for name in ("create_ruleset", "assert_fact", "start_action_for_state", "complete_and_start_action"):
+        monkeypatch.setattr(durable_rules_engine, name, boom)
     for code in snapshot.tables:
         for age in (None, 0, 13, 15, 16, 17, 18, 130):
             for context in ("consumer", "school"):
@@ -200,13 +203,9 @@ def test_shared_durable_rules_equal_one_rule_per_variant_with_every_rule(snapsho
     every place, fires the very same variants."""
     from engine import compiler
 
-    catch_all = {"all": [{"m": {"$and": [{"$nex": {"$s": 1}}, {"kind": "class"}]}}],
-                 "run": lambda _c: None}
-
-    def every_rule_alone(indices, conditions, action):
+    def every_rule_alone(indices, conditions):
         assert len(indices) < len(conditions)  # the shipped rules: no place reaches them all
-        return {**{f"v{i}": {"all": [{"m": {"$and": c}}], "run": action((i,))}
-                   for i, c in enumerate(conditions)}, "catch_all": dict(catch_all)}
+        return {f"v{i}": (c, (i,)) for i, c in enumerate(conditions)}
 
     monkeypatch.setattr(compiler, "_definition", every_rule_alone)
     full = load_snapshot(RULES_DIR)
