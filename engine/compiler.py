@@ -386,8 +386,7 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
         axes, contexts, fired_per_class = evaluated[profile]
         decisions = {
             (cls.band, cls.gpc, cls.interval, cls.context): resolve_class(
-                ruleset, jurisdiction, axes, cls, hits, problems, combined,
-                (profile, repr(jurisdiction.authority)))
+                ruleset, jurisdiction, axes, cls, hits, problems, combined, profile[2])
             for cls, hits in fired_per_class}
         tables[jurisdiction.code] = JurisdictionTable(jurisdiction, axes, decisions, contexts, first_day)
     return tables

@@ -190,8 +190,9 @@ def _resolve_slot(slot: tuple[str, str], hits: list[_Hit], problems: ProblemList
 class ResolveMemo:
     """What one compile has combined already, so equal work is done once.
 
-    `combinations`: a place's classes where the same variants fired combine to the same
-    effects (most of a place's classes repeat a handful of combinations). `slots`: one
+    `combinations`: classes where the same variants fired combine to the same effects, in
+    any place whose path holds the places rules name at the same depths (most classes
+    repeat a few thousand combinations); the rights are finished per authority. `slots`: one
     effect slot with the same hits resolves the same in any combination and any place
     (thousands of combinations share a few hundred slot outcomes). `frozen`: the frozen
     age gate and item lists, by the slot outcomes (and whatever else) they are made of:
@@ -205,6 +206,7 @@ class ResolveMemo:
         self.slots: dict[tuple, tuple[dict, tuple[Step, ...]] | None] = {}
         self.frozen: dict[tuple, object] = {}
         self.order = _catalog_order(ruleset)
+        self.gaps_reported: set[tuple] = set()  # (place, combination): a gap once per place
 
 
 def _catalog_order(ruleset: RuleSet) -> dict[str, dict[str, int]]:
@@ -266,23 +268,30 @@ def resolve_class(
     fired: list[Fired],
     problems: ProblemList,
     memo: ResolveMemo | None = None,
-    profile: tuple | None = None,
+    named: tuple | None = None,
 ) -> Decision:
     """Turn the variants that fired for `cls` into its Decision.
 
-    With `memo` (one per compile) each combination of fired variants is combined once per
-    place profile; the shared, frozen effects also make the version hash cheap. A
-    contradiction is then reported for the first class it occurs in.
+    With `memo` (one per compile) each combination of fired variants is combined once for
+    every place where the places rules name sit at the same depths of its path (`named`,
+    compiler._profile: all a combination reads of a place but its authority, which only
+    the complaint right shows and is added per place); the shared, frozen effects also make
+    the version hash cheap. A contradiction is then reported for the first class it occurs
+    in, a missing age gate once per place.
     """
-    # Places of one profile (compiler._profile) with the same authority combine alike.
-    key = (profile or jurisdiction.code, cls.age is None, cls.context,
+    key = (jurisdiction.code if named is None else named, cls.age is None, cls.context,
            tuple((f.rule.id, f.variant) for f in fired))
     effects = memo.combinations.get(key) if memo is not None else None
     if effects is None:
         effects = _combine(ruleset, jurisdiction, axes, cls, fired, problems, memo)
         if memo is not None:
             memo.combinations[key] = effects
-    gate, rights, opt_outs, notices, steps = effects
+            memo.gaps_reported.add((jurisdiction.code, key))
+    gate, rights_with, opt_outs, notices, steps, gap = effects
+    if gap and memo is not None and (jurisdiction.code, key) not in memo.gaps_reported:
+        memo.gaps_reported.add((jurisdiction.code, key))
+        _report_gap(problems, jurisdiction, _describe_class(jurisdiction, axes, cls))
+    rights = rights_with(jurisdiction.authority)
     low, high = axes.band_range(cls.band)
     start, end = axes.interval_range(cls.interval)
     return Decision(
@@ -301,9 +310,20 @@ def resolve_class(
     )
 
 
+def _report_gap(problems: ProblemList, jurisdiction: Jurisdiction, where: str) -> None:
+    problems.add(
+        jurisdiction.location.file, jurisdiction.location.line,
+        f"gap: no age-gate outcome for {where}",
+        f"add a rule with `then: age_gate:` to a framework of {jurisdiction.code} "
+        f"({', '.join(jurisdiction.frameworks)})",
+        code="gap",
+    )
+
+
 def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: InputClass,
              fired: list[Fired], problems: ProblemList, memo: ResolveMemo | None) -> tuple:
-    """The effects of one combination of fired variants: (gate, rights, opt-outs, notices, steps)."""
+    """The effects of one combination of fired variants: (gate, the rights given a place's
+    authority, opt-outs, notices, steps, whether the age gate has a gap)."""
     where = _describe_class(jurisdiction, axes, cls)
     by_slot: dict[tuple[str, str], list[_Hit]] = {}
     seen: set[tuple[str, str, str]] = set()
@@ -329,14 +349,9 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
     gate_made_of = made_of.get(("age_gate", "age_gate"), "default")
     law_gate = [h for h in by_slot.get(("age_gate", "age_gate"), []) if not h.rule.builtin]
     consent = _who_consents(law_gate, where, memo)
-    if cls.age is not None and not law_gate:
-        problems.add(
-            jurisdiction.location.file, jurisdiction.location.line,
-            f"gap: no age-gate outcome for {where}",
-            f"add a rule with `then: age_gate:` to a framework of {jurisdiction.code} "
-            f"({', '.join(jurisdiction.frameworks)})",
-            code="gap",
-        )
+    gap = cls.age is not None and not law_gate
+    if gap:
+        _report_gap(problems, jurisdiction, where)
     if gate is None:
         gate = {"status": "age_required", "digital_consent_age": None,
                 "parental_consent_required": None, "basis": "policy", "rule": None,
@@ -368,19 +383,19 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
             value = memo.frozen[key] = make()
         return value
 
-    def items(kind: str) -> tuple[Mapping, ...]:
+    def items(kind: str, authority: Mapping | None = None) -> tuple[Mapping, ...]:
         chosen = sorted((order[kind].get(i, 999), i) for (k, i) in resolved if k == kind)
         # What the list is made of: its slots' outcomes, and what a kind adds below.
-        extra = {"right": repr(jurisdiction.authority), "opt_out": consent, "notice": gpc_changed}
+        extra = {"right": repr(authority), "opt_out": consent, "notice": gpc_changed}
         return shared((kind, tuple(made_of[(kind, i)] for _, i in chosen), extra[kind]),
-                      lambda: build(kind, [(i, resolved[(kind, i)]) for _, i in chosen]))
+                      lambda: build(kind, [(i, resolved[(kind, i)]) for _, i in chosen], authority))
 
-    def build(kind: str, chosen: list[tuple[str, dict]]) -> tuple[Mapping, ...]:
+    def build(kind: str, chosen: list[tuple[str, dict]], authority: Mapping | None) -> tuple[Mapping, ...]:
         out = []
         for item_id, fields in chosen:
             entry = {"id": item_id, **fields}
             if kind == "right" and item_id == "complain":
-                entry["authority"] = thaw(jurisdiction.authority) if jurisdiction.authority else None
+                entry["authority"] = thaw(authority) if authority else None
             if kind == "opt_out":
                 entry.setdefault("gpc_applied", False)
                 if entry.get("mechanism") != "opt_in":
@@ -405,4 +420,12 @@ def _combine(ruleset: RuleSet, jurisdiction: Jurisdiction, axes: Axes, cls: Inpu
     frozen_gate = shared(("age_gate", (gate_made_of,), gate["minimum_age"]), lambda: freeze(gate))
     # The steps are tuples of frozen Steps already: a read-only view is enough (freeze
     # would walk every Step).
-    return (frozen_gate, items("right"), items("opt_out"), items("notice"), MappingProxyType(steps))
+    by_authority: dict[int, tuple[Mapping, ...]] = {}  # the authorities live as long as the rule set
+
+    def rights_with(authority: Mapping | None) -> tuple[Mapping, ...]:
+        rights = by_authority.get(id(authority))
+        if rights is None:
+            rights = by_authority[id(authority)] = items("right", authority)
+        return rights
+
+    return (frozen_gate, rights_with, items("opt_out"), items("notice"), MappingProxyType(steps), gap)

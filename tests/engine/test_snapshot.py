@@ -244,3 +244,24 @@ def test_a_day_before_the_place_is_modelled_raises(snapshot, code, day, earliest
         snapshot.decide(code, 30, False, day)
     assert (info.value.code, info.value.earliest) == (code, earliest)
     assert snapshot.decide(code, 30, False, earliest).jurisdiction == code
+
+
+def test_a_combination_shared_by_places_reports_a_missing_age_gate_for_each_place(snapshot):
+    """Places whose paths hold the named places at the same depths share one combination of
+    fired variants; a missing age gate is still reported for every place it leaves without
+    one (once each), not only for the first place the combination was made for."""
+    from engine.classes import InputClass
+    from engine.resolve import ResolveMemo, resolve_class
+
+    ruleset, problems = snapshot.ruleset, ProblemList()
+    memo = ResolveMemo(ruleset)
+    for _ in range(2):
+        for code in ("US-WY", "US-ID"):
+            table = snapshot.tables[code]
+            cls = InputClass(code, 1, table.axes.band_range(1)[0], False, 0, DAY)
+            decision = resolve_class(ruleset, table.jurisdiction, table.axes, cls, [], problems, memo, ())
+            assert decision.jurisdiction == code
+    gaps = [p.message for p in problems.items if p.code == "gap"]
+    assert [g.split(",")[0] for g in gaps] == ["gap: no age-gate outcome for US-WY",
+                                              "gap: no age-gate outcome for US-ID"], gaps
+    assert len(memo.combinations) == 1  # the two places shared the combination
