@@ -328,11 +328,11 @@ def _evaluate_place(core: CoreRuleset, jurisdiction: Jurisdiction, reach: list[R
     return axes, contexts, out
 
 
-def _definition(indices: list[int],
-                conditions: list[list[dict]]) -> dict[str, tuple[list[dict], tuple[int, ...]]]:
-    """The durable_rules rules that evaluate a place: one per distinct condition among the
-    variants `indices` (those whose rule can reach the place), named, with the variants it
-    stands for.
+def _definition(indices: list[int], conditions: list[list[dict]]
+                ) -> tuple[dict[str, list[dict]], dict[str, tuple[int, ...]]]:
+    """The durable_rules rules that evaluate a place, by name, and the variants each stands
+    for: one rule per distinct condition among the variants `indices` (those whose rule can
+    reach the place).
 
     Variants with the same condition (a law's rights, say) are one durable rule: each fired
     rule costs far more than the match itself, and these fire together in every class."""
@@ -340,7 +340,8 @@ def _definition(indices: list[int],
     for index in indices:
         key = json.dumps(conditions[index], sort_keys=True)
         alike.setdefault(key, (conditions[index], []))[1].append(index)
-    return {f"v{same[0]}": (condition, tuple(same)) for condition, same in alike.values()}
+    return ({f"v{same[0]}": condition for condition, same in alike.values()},
+            {f"v{same[0]}": tuple(same) for _, same in alike.values()})
 
 
 def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, JurisdictionTable]:
@@ -375,14 +376,11 @@ def compile_and_evaluate(ruleset: RuleSet, problems: ProblemList) -> dict[str, J
         profile = _profile(jurisdiction, reach, ruleset)
         first_day = supported_from(jurisdiction, ruleset.frameworks)
         if profile not in evaluated:
-            definition = _definition([i for rule in reach for i in variants_of_rule.get(rule.id, ())],
-                                     conditions)
-            with LOCK, CoreRuleset(f"rightsgate_{next(_ruleset_names)}",
-                                   {name: tests for name, (tests, _) in definition.items()},
-                                   CLASS_FACT) as core:
-                evaluated[profile] = _evaluate_place(
-                    core, jurisdiction, reach, first_day, ruleset, fired_as,
-                    {name: same for name, (_, same) in definition.items()})
+            durable_rules, variants_named = _definition(
+                [i for rule in reach for i in variants_of_rule.get(rule.id, ())], conditions)
+            with LOCK, CoreRuleset(f"rightsgate_{next(_ruleset_names)}", durable_rules, CLASS_FACT) as core:
+                evaluated[profile] = _evaluate_place(core, jurisdiction, reach, first_day, ruleset,
+                                                     fired_as, variants_named)
         axes, contexts, fired_per_class = evaluated[profile]
         decisions = {
             (cls.band, cls.gpc, cls.interval, cls.context): resolve_class(

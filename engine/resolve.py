@@ -286,7 +286,8 @@ def resolve_class(
         effects = _combine(ruleset, jurisdiction, axes, cls, fired, problems, memo)
         if memo is not None:
             memo.combinations[key] = effects
-            memo.gaps_reported.add((jurisdiction.code, key))
+            if effects[-1]:  # _combine has just reported this place's gap
+                memo.gaps_reported.add((jurisdiction.code, key))
     gate, rights_with, opt_outs, notices, steps, gap = effects
     if gap and memo is not None and (jurisdiction.code, key) not in memo.gaps_reported:
         memo.gaps_reported.add((jurisdiction.code, key))

@@ -205,7 +205,8 @@ def test_shared_durable_rules_equal_one_rule_per_variant_with_every_rule(snapsho
 
     def every_rule_alone(indices, conditions):
         assert len(indices) < len(conditions)  # the shipped rules: no place reaches them all
-        return {f"v{i}": (c, (i,)) for i, c in enumerate(conditions)}
+        return ({f"v{i}": c for i, c in enumerate(conditions)},
+                {f"v{i}": (i,) for i in range(len(conditions))})
 
     monkeypatch.setattr(compiler, "_definition", every_rule_alone)
     full = load_snapshot(RULES_DIR)
